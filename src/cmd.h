@@ -1,0 +1,16 @@
+/*
+ * cmd.h: the commands of moonbox(1), one file each (cmd_*.c), listed in one
+ * table in moonbox.c.
+ */
+#ifndef MB_CMD_H
+#define MB_CMD_H
+
+struct cmd_entry {
+	const char	*name;
+	const char	*summary;
+	int		(*exec)(int, char **);	/* argv[0] is the command */
+};
+
+int	cmd_run(int, char **);
+
+#endif

@@ -1,0 +1,411 @@
+/*
+ * conv.c: Lua values to msgpack and back. The walk out uses raw access and
+ * only ancestors for cycle detection (nesting is capped), so it runs no rule
+ * code, allocates nothing in the Lua state and cannot raise a Lua error.
+ * Uses msgpack-c.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "conv.h"
+#include "limit.h"
+
+struct conv_out {
+	lua_State		*L;
+	msgpack_packer		 pk;
+	msgpack_sbuffer		*sb;
+	size_t			 limit;
+	const void		*ancestors[LIM_MAX_DEPTH + 1];
+	char			*path;
+	size_t			 pathlen;
+	struct conv_error	*err;
+};
+
+static int
+conv_fail(struct conv_out *o, const char *what)
+{
+	snprintf(o->err->what, sizeof o->err->what, "%s", what);
+	return -1;
+}
+
+int
+conv_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *e = p + n;
+
+	while (p < e) {
+		unsigned c = *p++, need, min;
+		unsigned long cp;
+
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1, min = 0x80, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2, min = 0x800, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3, min = 0x10000, cp = c & 0x07;
+		else
+			return 0;
+		if ((size_t)(e - p) < need)
+			return 0;
+		while (need--) {
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (*p++ & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+	}
+	return 1;
+}
+
+/* Append a path step for the key at the top of the stack; return the old
+ * length to restore. */
+static size_t
+conv_path_push(struct conv_out *o, int keyidx)
+{
+	size_t old = strlen(o->path), room = o->pathlen - old;
+	lua_State *L = o->L;
+
+	if (lua_type(L, keyidx) == LUA_TNUMBER && lua_isinteger(L, keyidx)) {
+		snprintf(o->path + old, room, "[%lld]",
+		    (long long)lua_tointeger(L, keyidx));
+	} else if (lua_type(L, keyidx) == LUA_TSTRING) {
+		size_t n;
+		const char *k = lua_tolstring(L, keyidx, &n);
+		int ident = n > 0 && n < 64 && !(k[0] >= '0' && k[0] <= '9');
+
+		for (size_t i = 0; ident && i < n; i++)
+			ident = (k[i] >= 'a' && k[i] <= 'z') ||
+			    (k[i] >= 'A' && k[i] <= 'Z') ||
+			    (k[i] >= '0' && k[i] <= '9') || k[i] == '_';
+		if (ident)
+			snprintf(o->path + old, room, ".%.*s", (int)n, k);
+		else
+			snprintf(o->path + old, room, "[\"%.*s\"]",
+			    (int)(n > 32 ? 32 : n), conv_utf8_valid(k, n) ?
+			    k : "?");
+	} else {
+		snprintf(o->path + old, room, "[%s]",
+		    luaL_typename(L, keyidx));
+	}
+	return old;
+}
+
+static int conv_pack_value(struct conv_out *, int, int);
+
+static int
+conv_check_size(struct conv_out *o)
+{
+	char what[96];
+
+	if (o->limit > 0 && o->sb->size > o->limit) {
+		snprintf(what, sizeof what,
+		    "value is larger than the output limit of %zu bytes",
+		    o->limit);
+		return conv_fail(o, what);
+	}
+	return 0;
+}
+
+/* Count the keys of the table at idx; tell whether they are 1..n. */
+static int
+conv_table_shape(struct conv_out *o, int idx, size_t *nkeys, int *is_array)
+{
+	lua_State *L = o->L;
+	lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+	size_t count = 0, in_range = 0;
+
+	lua_pushnil(L);
+	while (lua_next(L, idx) != 0) {
+		lua_pop(L, 1);
+		count++;
+		if (lua_type(L, -1) == LUA_TNUMBER && lua_isinteger(L, -1) &&
+		    lua_tointeger(L, -1) >= 1 && lua_tointeger(L, -1) <= n)
+			in_range++;
+	}
+	*nkeys = count;
+	*is_array = n > 0 && (size_t)n == count && in_range == count;
+	if (count == 0 && lua_getmetatable(L, idx)) {
+		luaL_getmetatable(L, CONV_ARRAY_MT);
+		*is_array = lua_rawequal(L, -1, -2);
+		lua_pop(L, 2);
+	}
+	return 0;
+}
+
+static int
+conv_pack_table(struct conv_out *o, int idx, int depth)
+{
+	lua_State *L = o->L;
+	size_t nkeys, old;
+	int is_array;
+
+	for (int d = 0; d < depth; d++)
+		if (o->ancestors[d] == lua_topointer(L, idx))
+			return conv_fail(o, "table contains itself (a cycle)");
+	if (depth >= LIM_MAX_DEPTH)
+		return conv_fail(o, "nesting is deeper than 64 levels");
+	if (!lua_checkstack(L, 4))
+		return conv_fail(o, "out of stack space");
+	o->ancestors[depth] = lua_topointer(L, idx);
+	conv_table_shape(o, idx, &nkeys, &is_array);
+	if (is_array) {
+		msgpack_pack_array(&o->pk, nkeys);
+		for (size_t i = 1; i <= nkeys; i++) {
+			lua_pushinteger(L, (lua_Integer)i);
+			old = conv_path_push(o, -1);
+			lua_pop(L, 1);
+			lua_rawgeti(L, idx, (lua_Integer)i);
+			if (conv_pack_value(o, lua_gettop(L), depth + 1) < 0)
+				return -1;
+			lua_pop(L, 1);
+			o->path[old] = '\0';
+		}
+		return 0;
+	}
+	msgpack_pack_map(&o->pk, nkeys);
+	lua_pushnil(L);
+	while (lua_next(L, idx) != 0) {
+		int kt = lua_type(L, -2);
+
+		old = conv_path_push(o, -2);
+		if (kt == LUA_TSTRING) {
+			size_t n;
+			const char *k = lua_tolstring(L, -2, &n);
+
+			if (!conv_utf8_valid(k, n))
+				return conv_fail(o, "key is not valid UTF-8");
+			msgpack_pack_str_with_body(&o->pk, k, n);
+		} else if (kt == LUA_TNUMBER && lua_isinteger(L, -2)) {
+			msgpack_pack_int64(&o->pk, lua_tointeger(L, -2));
+		} else {
+			char what[96];
+
+			snprintf(what, sizeof what, "a %s key cannot be "
+			    "converted (keys are strings or integers)",
+			    luaL_typename(L, -2));
+			return conv_fail(o, what);
+		}
+		if (conv_pack_value(o, lua_gettop(L), depth + 1) < 0)
+			return -1;
+		lua_pop(L, 1);
+		o->path[old] = '\0';
+	}
+	return 0;
+}
+
+static int
+conv_pack_value(struct conv_out *o, int idx, int depth)
+{
+	lua_State *L = o->L;
+	char what[96];
+
+	switch (lua_type(L, idx)) {
+	case LUA_TNIL:
+		msgpack_pack_nil(&o->pk);
+		break;
+	case LUA_TBOOLEAN:
+		if (lua_toboolean(L, idx))
+			msgpack_pack_true(&o->pk);
+		else
+			msgpack_pack_false(&o->pk);
+		break;
+	case LUA_TNUMBER:
+		if (lua_isinteger(L, idx)) {
+			msgpack_pack_int64(&o->pk, lua_tointeger(L, idx));
+		} else {
+			double d = lua_tonumber(L, idx);
+
+			if (isnan(d) || isinf(d))
+				return conv_fail(o, isnan(d) ? "NaN cannot be "
+				    "converted" : "infinity cannot be converted");
+			msgpack_pack_double(&o->pk, d);
+		}
+		break;
+	case LUA_TSTRING: {
+		size_t n;
+		const char *s = lua_tolstring(L, idx, &n);
+
+		if (!conv_utf8_valid(s, n))
+			return conv_fail(o, "string is not valid UTF-8 "
+			    "(encode bytes with base64)");
+		msgpack_pack_str_with_body(&o->pk, s, n);
+		break;
+	}
+	case LUA_TTABLE:
+		if (conv_pack_table(o, idx, depth) < 0)
+			return -1;
+		break;
+	case LUA_TLIGHTUSERDATA:
+		if (lua_touserdata(L, idx) == NULL) {	/* json.null */
+			msgpack_pack_nil(&o->pk);
+			break;
+		}
+		/* FALLTHROUGH */
+	default:
+		snprintf(what, sizeof what, "a %s cannot be converted",
+		    luaL_typename(L, idx));
+		return conv_fail(o, what);
+	}
+	return conv_check_size(o);
+}
+
+int
+conv_pack(lua_State *L, int idx, const char *root, size_t limit,
+    msgpack_sbuffer *sb, struct conv_error *err)
+{
+	struct conv_out o;
+	int top = lua_gettop(L), r;
+
+	memset(&o, 0, sizeof o);
+	o.L = L;
+	o.sb = sb;
+	o.limit = limit;
+	o.err = err;
+	o.path = err->path;
+	o.pathlen = sizeof err->path;
+	snprintf(err->path, sizeof err->path, "%s", root);
+	err->what[0] = '\0';
+	msgpack_packer_init(&o.pk, sb, msgpack_sbuffer_write);
+	r = conv_pack_value(&o, lua_absindex(L, idx), 0);
+	lua_settop(L, top);
+	return r;
+}
+
+/* In: msgpack to Lua. */
+
+static int
+conv_in_fail(struct conv_error *err, const char *what)
+{
+	snprintf(err->what, sizeof err->what, "%s", what);
+	return -1;
+}
+
+static int conv_push_value(lua_State *, const msgpack_object *, int,
+    struct conv_error *);
+
+static int
+conv_push_key(lua_State *L, const msgpack_object *k, struct conv_error *err)
+{
+	switch (k->type) {
+	case MSGPACK_OBJECT_STR:
+		lua_pushlstring(L, k->via.str.ptr, k->via.str.size);
+		return 0;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		if (k->via.u64 > (uint64_t)LUA_MAXINTEGER)
+			return conv_in_fail(err, "integer key out of range");
+		lua_pushinteger(L, (lua_Integer)k->via.u64);
+		return 0;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		lua_pushinteger(L, (lua_Integer)k->via.i64);
+		return 0;
+	default:
+		return conv_in_fail(err, "map keys must be strings or integers");
+	}
+}
+
+static int
+conv_push_value(lua_State *L, const msgpack_object *v, int depth,
+    struct conv_error *err)
+{
+	if (!lua_checkstack(L, 3))
+		return conv_in_fail(err, "out of stack space");
+	switch (v->type) {
+	case MSGPACK_OBJECT_NIL:
+		if (depth == 0)
+			lua_pushnil(L);
+		else
+			lua_pushlightuserdata(L, NULL);	/* json.null */
+		return 0;
+	case MSGPACK_OBJECT_BOOLEAN:
+		lua_pushboolean(L, v->via.boolean);
+		return 0;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		if (v->via.u64 > (uint64_t)LUA_MAXINTEGER)
+			return conv_in_fail(err, "integer out of range");
+		lua_pushinteger(L, (lua_Integer)v->via.u64);
+		return 0;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		lua_pushinteger(L, (lua_Integer)v->via.i64);
+		return 0;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		lua_pushnumber(L, (lua_Number)v->via.f64);
+		return 0;
+	case MSGPACK_OBJECT_STR:
+		lua_pushlstring(L, v->via.str.ptr, v->via.str.size);
+		return 0;
+	case MSGPACK_OBJECT_BIN:
+		lua_pushlstring(L, v->via.bin.ptr, v->via.bin.size);
+		return 0;
+	case MSGPACK_OBJECT_ARRAY:
+	case MSGPACK_OBJECT_MAP:
+		break;
+	default:
+		return conv_in_fail(err, "msgpack extension types are not "
+		    "accepted");
+	}
+	if (depth >= LIM_MAX_DEPTH)
+		return conv_in_fail(err, "nesting is deeper than 64 levels");
+	if (v->type == MSGPACK_OBJECT_ARRAY) {
+		const msgpack_object_array *a = &v->via.array;
+
+		lua_createtable(L, (int)(a->size > INT32_MAX ? 0 : a->size), 0);
+		if (a->size == 0)
+			luaL_setmetatable(L, CONV_ARRAY_MT);
+		for (uint32_t i = 0; i < a->size; i++) {
+			if (conv_push_value(L, &a->ptr[i], depth + 1, err) < 0)
+				return lua_pop(L, 1), -1;
+			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		return 0;
+	}
+	lua_createtable(L, 0, (int)(v->via.map.size > INT32_MAX ? 0 :
+	    v->via.map.size));
+	for (uint32_t i = 0; i < v->via.map.size; i++) {
+		const msgpack_object_kv *kv = &v->via.map.ptr[i];
+
+		if (conv_push_key(L, &kv->key, err) < 0)
+			return lua_pop(L, 1), -1;
+		if (conv_push_value(L, &kv->val, depth + 1, err) < 0)
+			return lua_pop(L, 2), -1;
+		lua_rawset(L, -3);
+	}
+	return 0;
+}
+
+int
+conv_push(lua_State *L, const msgpack_object *v, struct conv_error *err)
+{
+	snprintf(err->path, sizeof err->path, "input");
+	err->what[0] = '\0';
+	return conv_push_value(L, v, 0, err);
+}
+
+int
+conv_unpack(const char *buf, size_t len, msgpack_unpacked *u,
+    struct conv_error *err)
+{
+	size_t off = 0;
+
+	snprintf(err->path, sizeof err->path, "input");
+	err->what[0] = '\0';
+	switch (msgpack_unpack_next(u, buf, len, &off)) {
+	case MSGPACK_UNPACK_SUCCESS:
+		if (off != len)
+			return conv_in_fail(err, "bytes left over after the "
+			    "value");
+		return 0;
+	case MSGPACK_UNPACK_CONTINUE:
+		return conv_in_fail(err, "value is truncated");
+	case MSGPACK_UNPACK_NOMEM_ERROR:
+		return conv_in_fail(err, "out of memory");
+	default:
+		return conv_in_fail(err, "not valid msgpack");
+	}
+}

@@ -1,0 +1,23 @@
+/*
+ * jsonmp.h: JSON text to msgpack and msgpack to JSON text, with jansson
+ * (jsonmp.c). Used by the CLI (input and output) and by the sandbox's json.
+ */
+#ifndef MB_JSONMP_H
+#define MB_JSONMP_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+#include <msgpack.h>
+
+/* Parse JSON text into msgpack. Returns 0, or -1 with a message in err. */
+int	 jmp_from_json(const char *, size_t, msgpack_sbuffer *, char *, size_t);
+/* Render a msgpack value as compact JSON text (malloc'ed, NUL-terminated).
+ * Reals use the fewest digits that read back to the same double. */
+char	*jmp_to_json(const msgpack_object *, char *, size_t);
+/* The jansson tree of a msgpack value; *digits grows to the precision its
+ * reals need. */
+json_t	*jmp_tree(const msgpack_object *, int *, char *, size_t);
+int	 jmp_digits(double);
+
+#endif

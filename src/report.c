@@ -1,0 +1,150 @@
+/*
+ * report.c: renders outcomes for moonbox(1) and the tests: the result as
+ * JSON, the --json object, the log and the usage line. Uses jsonmp.c.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "conv.h"
+#include "jsonmp.h"
+#include "report.h"
+
+static json_t *
+report_tree(struct inv_outcome *o, int *digits)
+{
+	msgpack_unpacked u;
+	struct conv_error err;
+	char why[160];
+	json_t *j = NULL;
+
+	msgpack_unpacked_init(&u);
+	if (conv_unpack(o->result.data, o->result.size, &u, &err) < 0)
+		inv_fail(o, MB_INTERNAL, "result: %s", err.what);
+	else if ((j = jmp_tree(&u.data, digits, why, sizeof why)) == NULL)
+		inv_fail(o, MB_OUTPUT, "result: %s", why);
+	msgpack_unpacked_destroy(&u);
+	return j;
+}
+
+static char *
+report_dump(json_t *j, int digits)
+{
+	json_free_t jfree;
+	char *s, *out;
+
+	if (j == NULL)
+		return NULL;
+	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY |
+	    JSON_REAL_PRECISION(digits));
+	json_decref(j);
+	if (s == NULL)
+		return NULL;
+	out = strdup(s);
+	json_get_alloc_funcs(NULL, &jfree);
+	jfree(s);
+	return out;
+}
+
+char *
+report_result(struct inv_outcome *o)
+{
+	int digits = 1;
+	json_t *j = report_tree(o, &digits);
+
+	return report_dump(j, digits);
+}
+
+/* A log line as a JSON string: bytes that are not UTF-8 become '?'. */
+static json_t *
+report_line(const char *s, size_t n)
+{
+	json_t *j;
+	char *copy;
+
+	if (conv_utf8_valid(s, n))
+		return json_stringn(s, n);
+	if ((copy = malloc(n + 1)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		copy[i] = (s[i] & 0x80) ? '?' : s[i];
+	j = json_stringn(copy, n);
+	free(copy);
+	return j;
+}
+
+static json_t *
+report_ms(double ms, int *digits)
+{
+	double r = round(ms * 1000) / 1000;
+	int d = jmp_digits(r);
+
+	if (d > *digits)
+		*digits = d;
+	return json_real(r);
+}
+
+char *
+report_json(struct inv_outcome *o)
+{
+	json_t *top = json_object(), *usage = json_object(), *log = json_array();
+	json_t *result = NULL;
+	const char *s;
+	size_t at = 0, n;
+	int digits = 1;
+
+	if (top == NULL || usage == NULL || log == NULL) {
+		json_decref(top), json_decref(usage), json_decref(log);
+		return NULL;
+	}
+	if (o->kind == MB_OK)
+		result = report_tree(o, &digits);
+	json_object_set_new(top, "ok", json_boolean(o->kind == MB_OK));
+	if (o->kind == MB_OK)
+		json_object_set_new(top, "result", result);
+	else
+		json_object_set_new(top, "error", json_pack("{s:s,s:s}",
+		    "kind", kind_name(o->kind), "message", o->message));
+	json_object_set_new(usage, "instructions", o->counted ?
+	    json_integer((json_int_t)o->instructions) : json_null());
+	json_object_set_new(usage, "memory", json_integer((json_int_t)o->memory));
+	json_object_set_new(usage, "cpu_ms", report_ms(o->cpu_ms, &digits));
+	json_object_set_new(usage, "wall_ms", report_ms(o->wall_ms, &digits));
+	json_object_set_new(usage, "log_dropped",
+	    json_integer((json_int_t)o->log.dropped));
+	json_object_set_new(top, "usage", usage);
+	while (lim_log_next(&(struct lim){ .log = o->log }, &at, &s, &n))
+		json_array_append_new(log, report_line(s, n));
+	json_object_set_new(top, "log", log);
+	return report_dump(top, digits);
+}
+
+void
+report_log(FILE *f, const struct inv_outcome *o)
+{
+	struct lim m = { .log = o->log };
+	const char *s;
+	size_t at = 0, n;
+
+	while (lim_log_next(&m, &at, &s, &n))
+		fprintf(f, "%.*s\n", (int)n, s);
+	if (o->log.dropped > 0)
+		fprintf(f, "moonbox: %u log lines dropped over the log limit\n",
+		    o->log.dropped);
+}
+
+void
+report_stats(FILE *f, const struct inv_outcome *o)
+{
+	char ins[32];
+
+	if (o->counted)
+		snprintf(ins, sizeof ins, "%llu",
+		    (unsigned long long)o->instructions);
+	else
+		snprintf(ins, sizeof ins, "-");
+	fprintf(f, "moonbox: usage: instructions=%s memory=%zu cpu=%.3fms "
+	    "wall=%.3fms\n", ins, o->memory, o->cpu_ms, o->wall_ms);
+}

@@ -1,0 +1,145 @@
+/*
+ * sandbox.c: builds the sandbox's Lua state from one table of what is kept.
+ * Everything not named here is absent: debug, io, os, package, load,
+ * loadstring, dofile, loadfile, require, warn, string.dump. Uses Lua's
+ * libraries, LPeg, and the mod_*.c modules.
+ */
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <lua-lpeg.h>
+
+#include "coro.h"
+#include "mod.h"
+#include "sandbox.h"
+
+static const char *const base_kept[] = {
+	"assert", "collectgarbage", "error", "getmetatable", "ipairs", "next",
+	"pairs", "pcall", "print", "rawequal", "rawget", "rawlen", "rawset",
+	"select", "setmetatable", "tonumber", "tostring", "type", "xpcall",
+	"_G", "_VERSION", NULL
+};
+
+static const char *const string_kept[] = {
+	"byte", "char", "find", "format", "gmatch", "gsub", "len", "lower",
+	"match", "pack", "packsize", "rep", "reverse", "sub", "unpack", "upper",
+	NULL
+};
+
+static const struct sbx_lib {
+	const char		*name;		/* global name */
+	lua_CFunction		 open;
+	const char *const	*kept;		/* NULL: all of it */
+	void			(*patch)(lua_State *, int);
+} sbx_libs[] = {
+	{ LUA_GNAME,		luaopen_base,		base_kept,	modbase_patch },
+	{ LUA_STRLIBNAME,	luaopen_string,		string_kept,	modstring_patch },
+	{ LUA_TABLIBNAME,	luaopen_table,		NULL,		NULL },
+	{ LUA_MATHLIBNAME,	luaopen_math,		NULL,		NULL },
+	{ LUA_UTF8LIBNAME,	luaopen_utf8,		NULL,		NULL },
+	{ LUA_COLIBNAME,	luaopen_coroutine,	NULL,		coro_patch },
+	{ "lpeg",		luaopen_lpeg,		NULL,		modlpeg_patch },
+	{ "re",			modre_open,		NULL,		NULL },
+	{ "json",		modjson_open,		NULL,		NULL },
+	{ "base64",		modb64_open,		NULL,		NULL },
+	{ "crypto",		modcrypto_open,		NULL,		NULL },
+};
+
+static int
+sbx_is_kept(const char *const *kept, const char *name)
+{
+	for (; *kept != NULL; kept++)
+		if (strcmp(*kept, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Clear every field of the table at idx whose name is not kept. */
+static void
+sbx_filter(lua_State *L, int idx, const char *const *kept)
+{
+	idx = lua_absindex(L, idx);
+	lua_pushnil(L);
+	while (lua_next(L, idx) != 0) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING ||
+		    !sbx_is_kept(kept, lua_tostring(L, -1))) {
+			lua_pushvalue(L, -1);
+			lua_pushnil(L);
+			lua_rawset(L, idx);	/* clearing while walking is allowed */
+		}
+	}
+}
+
+static int
+sbx_open_all(lua_State *L)
+{
+	for (size_t i = 0; i < sizeof sbx_libs / sizeof sbx_libs[0]; i++) {
+		const struct sbx_lib *lib = &sbx_libs[i];
+
+		luaL_requiref(L, lib->name, lib->open, 1);
+		if (lib->patch != NULL)
+			lib->patch(L, -1);
+		if (lib->kept != NULL)
+			sbx_filter(L, -1, lib->kept);
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
+lua_State *
+sbx_new(struct lim *m)
+{
+	lua_State *L = lua_newstate(lim_alloc, m);
+
+	if (L == NULL)
+		return NULL;
+	lua_pushcfunction(L, sbx_open_all);
+	if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+		lua_close(L);
+		return NULL;
+	}
+	return L;
+}
+
+int
+sbx_load(lua_State *L, const char *src, size_t len, const char *chunkname)
+{
+	if (len > 0 && src[0] == LUA_SIGNATURE[0]) {
+		lua_pushfstring(L, "%s: precompiled chunks are refused; "
+		    "send the rule's source text", chunkname + 1);
+		return LUA_ERRSYNTAX;
+	}
+	return luaL_loadbufferx(L, src, len, chunkname, "t");
+}
+
+/* The string metatable stays, but getmetatable("") yields only "string". */
+void
+modstring_patch(lua_State *L, int idx)
+{
+	(void)idx;
+	lua_pushliteral(L, "");
+	if (lua_getmetatable(L, -1)) {
+		lua_pushliteral(L, "string");
+		lua_setfield(L, -2, "__metatable");
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
+/* LPeg's pattern metatable is out of a rule's reach: a __gc written into it
+ * would make every later pattern a finalizer running with hooks off. */
+void
+modlpeg_patch(lua_State *L, int idx)
+{
+	lua_getfield(L, idx, "P");
+	lua_pushinteger(L, 0);
+	lua_call(L, 1, 1);
+	if (lua_getmetatable(L, -1)) {
+		lua_pushliteral(L, "lpeg.pattern");
+		lua_setfield(L, -2, "__metatable");
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
