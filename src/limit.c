@@ -90,7 +90,7 @@ lim_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		return NULL;
 	}
 	if ((p = realloc(ptr, nsize)) == NULL)
-		return NULL;
+		return nsize <= old ? ptr : NULL;	/* Lua relies on shrinking */
 	m->used = m->used - old + nsize;
 	if (m->used > m->peak)
 		m->peak = m->used;

@@ -69,7 +69,7 @@ modjson_encode(lua_State *L)
 	struct conv_error err;
 	msgpack_sbuffer sb;
 	msgpack_unpacked u;
-	char why[256];
+	char why[sizeof err.path + sizeof err.what + 4];
 	char *text = NULL;
 
 	luaL_checkany(L, 1);
