@@ -8,6 +8,7 @@
 #include "config.h"
 #include "cmd.h"
 #include "limit.h"
+#include "sandbox.h"
 
 static const struct cmd_entry cmd_table[] = {
 	{ "run",	"run a rule once on an input",	cmd_run },
@@ -39,7 +40,7 @@ main(int argc, char **argv)
 		printf("moonbox %s\n", PACKAGE_VERSION);
 		return 0;
 	}
-	if (lim_init() < 0) {
+	if (sbx_init() < 0) {
 		fprintf(stderr, "moonbox: internal: cannot set up the limits\n");
 		return 3;
 	}

@@ -9,6 +9,10 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <lua-lpeg.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "coro.h"
 #include "mod.h"
@@ -85,6 +89,28 @@ sbx_open_all(lua_State *L)
 			sbx_filter(L, -1, lib->kept);
 		lua_pop(L, 1);
 	}
+	return 0;
+}
+
+/*
+ * Once per process, before any containment: the limits, and every library
+ * that would otherwise set itself up lazily by opening files (OpenSSL reads
+ * its configuration, jansson seeds its hash from /dev/urandom).
+ */
+int
+sbx_init(void)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n;
+
+	if (lim_init() < 0)
+		return -1;
+	json_object_seed(0);
+	if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) ||
+	    !EVP_Digest("", 0, md, &n, EVP_sha256(), NULL) ||
+	    HMAC(EVP_sha256(), "k", 1, (const unsigned char *)"", 0, md, &n)
+	    == NULL)
+		return -1;
 	return 0;
 }
 

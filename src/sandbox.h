@@ -11,6 +11,8 @@
 
 #include "limit.h"
 
+/* Set up the process once, before containment. */
+int		 sbx_init(void);
 /* A fresh state whose allocator counts into m. NULL if out of memory. */
 lua_State	*sbx_new(struct lim *);
 /* Compile rule source (text only) and push the chunk. Returns a lua_load

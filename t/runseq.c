@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "limit.h"
+#include "sandbox.h"
 #include "report.h"
 #include "runopt.h"
 
@@ -17,7 +18,7 @@ main(int argc, char **argv)
 	struct runopt opt;
 	struct inv_sandbox sb;
 
-	if (lim_init() < 0 || runopt_parse(argc, argv, &opt) < 0)
+	if (sbx_init() < 0 || runopt_parse(argc, argv, &opt) < 0)
 		return 2;
 	if (inv_prepare(&sb) < 0)
 		return 3;
