@@ -12,6 +12,7 @@
 
 #include "conv.h"
 #include "limit.h"
+#include "mpr.h"
 
 struct conv_out {
 	lua_State		*L;
@@ -277,7 +278,7 @@ conv_pack(lua_State *L, int idx, const char *root, size_t limit,
 	return r;
 }
 
-/* In: msgpack to Lua. */
+/* In: msgpack to Lua, read strictly with mpr.c. */
 
 static int
 conv_in_fail(struct conv_error *err, const char *what)
@@ -286,126 +287,122 @@ conv_in_fail(struct conv_error *err, const char *what)
 	return -1;
 }
 
-static int conv_push_value(lua_State *, const msgpack_object *, int,
+static int conv_push_value(lua_State *, struct mpr *, int,
     struct conv_error *);
 
 static int
-conv_push_key(lua_State *L, const msgpack_object *k, struct conv_error *err)
+conv_push_key(lua_State *L, struct mpr *r, struct conv_error *err)
 {
-	switch (k->type) {
-	case MSGPACK_OBJECT_STR:
-		lua_pushlstring(L, k->via.str.ptr, k->via.str.size);
+	struct mpr_item it;
+
+	if (mpr_next(r, &it) < 0)
+		return conv_in_fail(err, r->err);
+	switch (it.type) {
+	case MPR_STR:
+		lua_pushlstring(L, it.v.s.p, it.v.s.n);
 		return 0;
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		if (k->via.u64 > (uint64_t)LUA_MAXINTEGER)
-			return conv_in_fail(err, "integer key out of range");
-		lua_pushinteger(L, (lua_Integer)k->via.u64);
+	case MPR_INT:
+		lua_pushinteger(L, (lua_Integer)it.v.i);
 		return 0;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		lua_pushinteger(L, (lua_Integer)k->via.i64);
-		return 0;
+	case MPR_UINT:
+		return conv_in_fail(err, "integer key out of range");
 	default:
 		return conv_in_fail(err, "map keys must be strings or integers");
 	}
 }
 
 static int
-conv_push_value(lua_State *L, const msgpack_object *v, int depth,
-    struct conv_error *err)
+conv_push_container(lua_State *L, struct mpr *r, const struct mpr_item *it,
+    int depth, struct conv_error *err)
 {
-	if (!lua_checkstack(L, 3))
-		return conv_in_fail(err, "out of stack space");
-	switch (v->type) {
-	case MSGPACK_OBJECT_NIL:
-		if (depth == 0)
-			lua_pushnil(L);
-		else
-			lua_pushlightuserdata(L, NULL);	/* json.null */
-		return 0;
-	case MSGPACK_OBJECT_BOOLEAN:
-		lua_pushboolean(L, v->via.boolean);
-		return 0;
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		if (v->via.u64 > (uint64_t)LUA_MAXINTEGER)
-			return conv_in_fail(err, "integer out of range");
-		lua_pushinteger(L, (lua_Integer)v->via.u64);
-		return 0;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		lua_pushinteger(L, (lua_Integer)v->via.i64);
-		return 0;
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		lua_pushnumber(L, (lua_Number)v->via.f64);
-		return 0;
-	case MSGPACK_OBJECT_STR:
-		lua_pushlstring(L, v->via.str.ptr, v->via.str.size);
-		return 0;
-	case MSGPACK_OBJECT_BIN:
-		lua_pushlstring(L, v->via.bin.ptr, v->via.bin.size);
-		return 0;
-	case MSGPACK_OBJECT_ARRAY:
-	case MSGPACK_OBJECT_MAP:
-		break;
-	default:
-		return conv_in_fail(err, "msgpack extension types are not "
-		    "accepted");
-	}
+	uint32_t n = it->v.n;
+
 	if (depth >= LIM_MAX_DEPTH)
 		return conv_in_fail(err, "nesting is deeper than 64 levels");
-	if (v->type == MSGPACK_OBJECT_ARRAY) {
-		const msgpack_object_array *a = &v->via.array;
-
-		lua_createtable(L, (int)(a->size > INT32_MAX ? 0 : a->size), 0);
-		if (a->size == 0)
+	if (it->type == MPR_ARRAY) {
+		lua_createtable(L, (int)(n > INT32_MAX ? 0 : n), 0);
+		if (n == 0)
 			luaL_setmetatable(L, CONV_ARRAY_MT);
-		for (uint32_t i = 0; i < a->size; i++) {
-			if (conv_push_value(L, &a->ptr[i], depth + 1, err) < 0)
+		for (uint32_t i = 0; i < n; i++) {
+			if (conv_push_value(L, r, depth + 1, err) < 0)
 				return lua_pop(L, 1), -1;
 			lua_rawseti(L, -2, (lua_Integer)i + 1);
 		}
 		return 0;
 	}
-	lua_createtable(L, 0, (int)(v->via.map.size > INT32_MAX ? 0 :
-	    v->via.map.size));
-	for (uint32_t i = 0; i < v->via.map.size; i++) {
-		const msgpack_object_kv *kv = &v->via.map.ptr[i];
-
-		if (conv_push_key(L, &kv->key, err) < 0)
+	lua_createtable(L, 0, (int)(n > INT32_MAX ? 0 : n));
+	for (uint32_t i = 0; i < n; i++) {
+		if (conv_push_key(L, r, err) < 0)
 			return lua_pop(L, 1), -1;
-		if (conv_push_value(L, &kv->val, depth + 1, err) < 0)
+		if (conv_push_value(L, r, depth + 1, err) < 0)
 			return lua_pop(L, 2), -1;
 		lua_rawset(L, -3);
 	}
 	return 0;
 }
 
-int
-conv_push(lua_State *L, const msgpack_object *v, struct conv_error *err)
+static int
+conv_push_value(lua_State *L, struct mpr *r, int depth,
+    struct conv_error *err)
 {
-	snprintf(err->path, sizeof err->path, "input");
-	err->what[0] = '\0';
-	return conv_push_value(L, v, 0, err);
+	struct mpr_item it;
+
+	if (!lua_checkstack(L, 3))
+		return conv_in_fail(err, "out of stack space");
+	if (mpr_next(r, &it) < 0)
+		return conv_in_fail(err, r->err);
+	switch (it.type) {
+	case MPR_NIL:
+		if (depth == 0)
+			lua_pushnil(L);
+		else
+			lua_pushlightuserdata(L, NULL);	/* json.null */
+		return 0;
+	case MPR_BOOL:
+		lua_pushboolean(L, it.v.b);
+		return 0;
+	case MPR_INT:
+		lua_pushinteger(L, (lua_Integer)it.v.i);
+		return 0;
+	case MPR_UINT:
+		return conv_in_fail(err, "integer out of range");
+	case MPR_FLOAT:
+		lua_pushnumber(L, (lua_Number)it.v.f);
+		return 0;
+	case MPR_STR:
+	case MPR_BIN:
+		lua_pushlstring(L, it.v.s.p, it.v.s.n);
+		return 0;
+	case MPR_ARRAY:
+	case MPR_MAP:
+		return conv_push_container(L, r, &it, depth, err);
+	default:
+		return conv_in_fail(err, "msgpack extension types are not "
+		    "accepted");
+	}
 }
 
 int
-conv_unpack(const char *buf, size_t len, msgpack_unpacked *u,
-    struct conv_error *err)
+conv_check(const char *buf, size_t len, struct conv_error *err)
 {
-	size_t off = 0;
+	struct mpr r;
 
 	snprintf(err->path, sizeof err->path, "input");
 	err->what[0] = '\0';
-	switch (msgpack_unpack_next(u, buf, len, &off)) {
-	case MSGPACK_UNPACK_SUCCESS:
-		if (off != len)
-			return conv_in_fail(err, "bytes left over after the "
-			    "value");
-		return 0;
-	case MSGPACK_UNPACK_CONTINUE:
-		return conv_in_fail(err, "value is truncated");
-	case MSGPACK_UNPACK_NOMEM_ERROR:
-		return conv_in_fail(err, "out of memory");
-	default:
-		return conv_in_fail(err, "not valid msgpack");
-	}
+	mpr_init(&r, buf, len);
+	if (mpr_skip(&r, LIM_MAX_DEPTH) < 0 || mpr_end(&r) < 0)
+		return conv_in_fail(err, strcmp(r.err, "nesting is too deep")
+		    == 0 ? "nesting is deeper than 64 levels" : r.err);
+	return 0;
+}
+
+int
+conv_push(lua_State *L, const char *buf, size_t len, struct conv_error *err)
+{
+	struct mpr r;
+
+	if (conv_check(buf, len, err) < 0)
+		return -1;
+	mpr_init(&r, buf, len);
+	return conv_push_value(L, &r, 0, err);
 }

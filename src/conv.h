@@ -21,12 +21,12 @@ struct conv_error {
  * -1 with err filled; limit caps the packed bytes (0: none). */
 int	conv_pack(lua_State *, int, const char *, size_t, msgpack_sbuffer *,
 	    struct conv_error *);
-/* Push the msgpack value; a nil at top level is Lua nil, below it json.null.
- * Returns 0, or -1 with err filled and nothing pushed. May raise a Lua memory
- * error. */
-int	conv_push(lua_State *, const msgpack_object *, struct conv_error *);
-/* Unpack exactly one msgpack value from buf, nothing left over. */
-int	conv_unpack(const char *, size_t, msgpack_unpacked *, struct conv_error *);
+/* Push the one msgpack value that buf holds, nothing left over; a nil at top
+ * level is Lua nil, below it json.null. Returns 0, or -1 with err filled and
+ * nothing pushed. May raise a Lua memory error. */
+int	conv_push(lua_State *, const char *, size_t, struct conv_error *);
+/* Check that buf holds exactly one valid value, nested 64 levels at most. */
+int	conv_check(const char *, size_t, struct conv_error *);
 int	conv_utf8_valid(const char *, size_t);
 
 #endif

@@ -149,21 +149,20 @@ inv_failed(lua_State *L, struct lim *m, int status, enum mb_kind kind,
 
 struct inv_args {
 	const struct inv_request	*req;
-	const msgpack_object		*input;	/* NULL: nil */
 	struct conv_error		 err;
 	int				 bad;
 };
 
-/* Push event and ctx; run under mod_protect so the caller frees the
- * unpacked input even when Lua raises. */
+/* Push event and ctx; run under mod_protect so a memory error while
+ * converting the input is caught like any other. */
 static int
 inv_push_args(lua_State *L, void *ud)
 {
 	struct inv_args *a = ud;
 
-	if (a->input == NULL)
+	if (a->req->input == NULL)
 		lua_pushnil(L);
-	else if (conv_push(L, a->input, &a->err) < 0) {
+	else if (conv_push(L, a->req->input, a->req->input_len, &a->err) < 0) {
 		a->bad = 1;
 		return 0;
 	}
@@ -173,25 +172,6 @@ inv_push_args(lua_State *L, void *ud)
 	lua_pushstring(L, a->req->id != NULL ? a->req->id : "");
 	lua_setfield(L, -2, "invocation");
 	return 2;
-}
-
-static int
-inv_args(lua_State *L, struct inv_args *a)
-{
-	msgpack_unpacked u;
-	int status = LUA_OK;
-
-	if (a->req->input == NULL)
-		return mod_protect(L, inv_push_args, a);
-	msgpack_unpacked_init(&u);
-	if (conv_unpack(a->req->input, a->req->input_len, &u, &a->err) < 0)
-		a->bad = 1;
-	else {
-		a->input = &u.data;
-		status = mod_protect(L, inv_push_args, a);
-	}
-	msgpack_unpacked_destroy(&u);
-	return status;
 }
 
 /* Compile, run the chunk, call its function. On success the result is on
@@ -216,7 +196,7 @@ inv_call(lua_State *L, struct lim *m, const struct inv_request *req,
 		return -1;
 	}
 	/* The input: a conversion fault is the request's, not the rule's. */
-	status = inv_args(L, &args);
+	status = mod_protect(L, inv_push_args, &args);
 	if (status != LUA_OK)
 		return inv_failed(L, m, status, MB_RUNTIME, o), -1;
 	if (args.bad) {

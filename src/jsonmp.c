@@ -12,6 +12,7 @@
 #include "conv.h"
 #include "jsonmp.h"
 #include "limit.h"
+#include "mpr.h"
 
 static int
 jmp_fail(char *err, size_t len, const char *what)
@@ -106,102 +107,154 @@ jmp_tree_fail(json_t *j, char *err, size_t len, const char *what)
 	return NULL;
 }
 
-static json_t *jmp_tree_value(const msgpack_object *, int, int *, char *,
-    size_t);
+static json_t *jmp_tree_value(struct mpr *, int, int *, char *, size_t);
 
-static json_t *
-jmp_tree_map(const msgpack_object_map *m, int depth, int *digits, char *err,
-    size_t len)
+/* A map entry: its key as JSON text wants it, and where its value is. */
+struct jmp_entry {
+	char		*key;
+	size_t		 klen;
+	const char	*val;
+	size_t		 vlen;
+};
+
+static int
+jmp_entry_cmp(const void *a, const void *b)
 {
-	json_t *o = json_object(), *v;
+	const struct jmp_entry *x = a, *y = b;
+	size_t n = x->klen < y->klen ? x->klen : y->klen;
+	int c = memcmp(x->key, y->key, n);
+
+	return c != 0 ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+static int
+jmp_entry_key(struct mpr *r, struct jmp_entry *e, char *err, size_t len)
+{
+	struct mpr_item it;
 	char kbuf[32];
 
-	if (o == NULL)
-		return jmp_tree_fail(o, err, len, "out of memory");
-	for (uint32_t i = 0; i < m->size; i++) {
-		const msgpack_object *k = &m->ptr[i].key;
-		char *key;
-
-		if (k->type == MSGPACK_OBJECT_STR) {
-			if (!conv_utf8_valid(k->via.str.ptr, k->via.str.size) ||
-			    memchr(k->via.str.ptr, 0, k->via.str.size) != NULL)
-				return jmp_tree_fail(o, err, len, "a key is not "
-				    "valid UTF-8 or holds a NUL byte");
-			if ((key = strndup(k->via.str.ptr, k->via.str.size))
-			    == NULL)
-				return jmp_tree_fail(o, err, len,
-				    "out of memory");
-		} else if (k->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+	if (mpr_next(r, &it) < 0)
+		return jmp_fail(err, len, r->err);
+	if (it.type == MPR_STR) {
+		if (!conv_utf8_valid(it.v.s.p, it.v.s.n) ||
+		    memchr(it.v.s.p, 0, it.v.s.n) != NULL)
+			return jmp_fail(err, len, "a key is not valid UTF-8 or "
+			    "holds a NUL byte");
+		e->key = strndup(it.v.s.p, it.v.s.n);
+		e->klen = it.v.s.n;
+	} else if (it.type == MPR_INT || it.type == MPR_UINT) {
+		if (it.type == MPR_INT)
+			snprintf(kbuf, sizeof kbuf, "%lld", (long long)it.v.i);
+		else
 			snprintf(kbuf, sizeof kbuf, "%llu",
-			    (unsigned long long)k->via.u64);
-			key = strdup(kbuf);
-		} else if (k->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-			snprintf(kbuf, sizeof kbuf, "%lld",
-			    (long long)k->via.i64);
-			key = strdup(kbuf);
-		} else
-			return jmp_tree_fail(o, err, len, "keys must be "
-			    "strings or integers");
-		if (key == NULL)
-			return jmp_tree_fail(o, err, len, "out of memory");
-		v = jmp_tree_value(&m->ptr[i].val, depth + 1, digits, err, len);
-		if (v == NULL || json_object_set_new(o, key, v) < 0) {
-			free(key);
+			    (unsigned long long)it.v.u);
+		e->key = strdup(kbuf);
+		e->klen = strlen(kbuf);
+	} else
+		return jmp_fail(err, len, "keys must be strings or integers");
+	if (e->key == NULL)
+		return jmp_fail(err, len, "out of memory");
+	return 0;
+}
+
+static void
+jmp_entries_free(struct jmp_entry *e, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		free(e[i].key);
+	free(e);
+}
+
+/* An object with its keys in byte order, so the same value always prints
+ * the same text (a signature over json.encode's output holds). */
+static json_t *
+jmp_tree_map(struct mpr *r, uint32_t n, int depth, int *digits, char *err,
+    size_t len)
+{
+	struct jmp_entry *e = calloc(n ? n : 1, sizeof *e);
+	json_t *o = json_object(), *v;
+	uint32_t i;
+
+	if (e == NULL || o == NULL) {
+		free(e);
+		return jmp_tree_fail(o, err, len, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		if (jmp_entry_key(r, &e[i], err, len) < 0 ||
+		    mpr_raw(r, MPR_MAX_DEPTH, &e[i].val, &e[i].vlen) < 0) {
+			if (e[i].key != NULL && r->err != NULL)
+				jmp_fail(err, len, r->err);
+			jmp_entries_free(e, n);
 			return jmp_tree_fail(o, NULL, 0, NULL);
 		}
-		free(key);
 	}
-	return o;
+	qsort(e, n, sizeof *e, jmp_entry_cmp);
+	for (i = 0; i < n; i++) {
+		struct mpr vr;
+
+		mpr_init(&vr, e[i].val, e[i].vlen);
+		v = jmp_tree_value(&vr, depth + 1, digits, err, len);
+		if (v == NULL || json_object_set_new(o, e[i].key, v) < 0)
+			break;
+	}
+	jmp_entries_free(e, n);
+	return i == n ? o : jmp_tree_fail(o, NULL, 0, NULL);
 }
 
 static json_t *
-jmp_tree_value(const msgpack_object *v, int depth, int *digits, char *err,
+jmp_tree_array(struct mpr *r, uint32_t n, int depth, int *digits, char *err,
     size_t len)
 {
-	json_t *j;
+	json_t *j = json_array();
+
+	if (j == NULL)
+		return jmp_tree_fail(NULL, err, len, "out of memory");
+	for (uint32_t i = 0; i < n; i++) {
+		json_t *e = jmp_tree_value(r, depth + 1, digits, err, len);
+
+		if (e == NULL || json_array_append_new(j, e) < 0)
+			return jmp_tree_fail(j, NULL, 0, NULL);
+	}
+	return j;
+}
+
+static json_t *
+jmp_tree_value(struct mpr *r, int depth, int *digits, char *err, size_t len)
+{
+	struct mpr_item it;
 	int d;
 
-	if (depth > LIM_MAX_DEPTH)
-		return jmp_tree_fail(NULL, err, len,
-		    "nesting is deeper than 64 levels");
-	switch (v->type) {
-	case MSGPACK_OBJECT_NIL:
+	if (mpr_next(r, &it) < 0)
+		return jmp_tree_fail(NULL, err, len, r->err);
+	switch (it.type) {
+	case MPR_NIL:
 		return json_null();
-	case MSGPACK_OBJECT_BOOLEAN:
-		return json_boolean(v->via.boolean);
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		if (v->via.u64 > (uint64_t)INT64_MAX)
-			return jmp_tree_fail(NULL, err, len,
-			    "integer out of range");
-		return json_integer((json_int_t)v->via.u64);
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		return json_integer((json_int_t)v->via.i64);
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		if (isnan(v->via.f64) || isinf(v->via.f64))
+	case MPR_BOOL:
+		return json_boolean(it.v.b);
+	case MPR_INT:
+		return json_integer((json_int_t)it.v.i);
+	case MPR_UINT:
+		return jmp_tree_fail(NULL, err, len, "integer out of range");
+	case MPR_FLOAT:
+		if (isnan(it.v.f) || isinf(it.v.f))
 			return jmp_tree_fail(NULL, err, len,
 			    "NaN and infinity have no JSON form");
-		if ((d = jmp_digits(v->via.f64)) > *digits)
+		if ((d = jmp_digits(it.v.f)) > *digits)
 			*digits = d;
-		return json_real(v->via.f64);
-	case MSGPACK_OBJECT_STR:
-		if (!conv_utf8_valid(v->via.str.ptr, v->via.str.size))
+		return json_real(it.v.f);
+	case MPR_STR:
+		if (!conv_utf8_valid(it.v.s.p, it.v.s.n))
 			return jmp_tree_fail(NULL, err, len,
 			    "a string is not valid UTF-8");
-		return json_stringn(v->via.str.ptr, v->via.str.size);
-	case MSGPACK_OBJECT_ARRAY:
-		if ((j = json_array()) == NULL)
-			return NULL;
-		for (uint32_t i = 0; i < v->via.array.size; i++) {
-			json_t *e = jmp_tree_value(&v->via.array.ptr[i], depth + 1,
-			    digits, err, len);
-
-			if (e == NULL || json_array_append_new(j, e) < 0)
-				return jmp_tree_fail(j, NULL, 0, NULL);
-		}
-		return j;
-	case MSGPACK_OBJECT_MAP:
-		return jmp_tree_map(&v->via.map, depth, digits, err, len);
+		return json_stringn(it.v.s.p, it.v.s.n);
+	case MPR_ARRAY:
+	case MPR_MAP:
+		if (depth >= LIM_MAX_DEPTH)
+			return jmp_tree_fail(NULL, err, len,
+			    "nesting is deeper than 64 levels");
+		return it.type == MPR_ARRAY ?
+		    jmp_tree_array(r, it.v.n, depth, digits, err, len) :
+		    jmp_tree_map(r, it.v.n, depth, digits, err, len);
 	default:
 		return jmp_tree_fail(NULL, err, len,
 		    "binary and extension values have no JSON form");
@@ -209,32 +262,49 @@ jmp_tree_value(const msgpack_object *v, int depth, int *digits, char *err,
 }
 
 json_t *
-jmp_tree(const msgpack_object *v, int *digits, char *err, size_t len)
+jmp_tree(const char *buf, size_t n, int *digits, char *err, size_t len)
 {
+	struct mpr r;
+	json_t *j;
+
 	if (err != NULL && len > 0)
 		snprintf(err, len, "out of memory");
-	return jmp_tree_value(v, 0, digits, err, len);
+	mpr_init(&r, buf, n);
+	if ((j = jmp_tree_value(&r, 0, digits, err, len)) != NULL &&
+	    mpr_end(&r) < 0) {
+		json_decref(j);
+		return jmp_tree_fail(NULL, err, len, r.err);
+	}
+	return j;
+}
+
+/* json_dumps, into memory the caller frees with free(). */
+char *
+jmp_dump(json_t *j, int digits)
+{
+	json_free_t jfree;
+	char *s, *out;
+
+	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY |
+	    JSON_REAL_PRECISION(digits));
+	if (s == NULL)
+		return NULL;
+	out = strdup(s);
+	json_get_alloc_funcs(NULL, &jfree);
+	jfree(s);
+	return out;
 }
 
 char *
-jmp_to_json(const msgpack_object *v, char *err, size_t len)
+jmp_to_json(const char *buf, size_t n, char *err, size_t len)
 {
 	int digits = 1;
 	json_t *j;
 	char *s;
 
-	if ((j = jmp_tree(v, &digits, err, len)) == NULL)
+	if ((j = jmp_tree(buf, n, &digits, err, len)) == NULL)
 		return NULL;
-	json_free_t jfree;
-	char *out;
-
-	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY |
-	    JSON_REAL_PRECISION(digits));
+	s = jmp_dump(j, digits);
 	json_decref(j);
-	if (s == NULL)
-		return NULL;
-	out = strdup(s);	/* the caller frees with free() */
-	json_get_alloc_funcs(NULL, &jfree);
-	jfree(s);
-	return out;
+	return s;
 }

@@ -12,12 +12,15 @@
 
 /* Parse JSON text into msgpack. Returns 0, or -1 with a message in err. */
 int	 jmp_from_json(const char *, size_t, msgpack_sbuffer *, char *, size_t);
-/* Render a msgpack value as compact JSON text (malloc'ed, NUL-terminated).
- * Reals use the fewest digits that read back to the same double. */
-char	*jmp_to_json(const msgpack_object *, char *, size_t);
+/* Render the one msgpack value in buf as compact JSON text (malloc'ed,
+ * NUL-terminated). Object keys come out in byte order; reals use the fewest
+ * digits that read back to the same double. */
+char	*jmp_to_json(const char *, size_t, char *, size_t);
 /* The jansson tree of a msgpack value; *digits grows to the precision its
  * reals need. */
-json_t	*jmp_tree(const msgpack_object *, int *, char *, size_t);
+json_t	*jmp_tree(const char *, size_t, int *, char *, size_t);
+/* json_dumps in compact form, into memory freed with free(). */
+char	*jmp_dump(json_t *, int);
 int	 jmp_digits(double);
 
 #endif

@@ -15,7 +15,8 @@
 #include "mod_util.h"
 
 struct modjson_decoded {
-	msgpack_object	*obj;
+	const char	*buf;
+	size_t		 len;
 	int		 failed;
 	struct conv_error err;
 };
@@ -25,7 +26,7 @@ modjson_push_decoded(lua_State *L, void *ud)
 {
 	struct modjson_decoded *d = ud;
 
-	d->failed = conv_push(L, d->obj, &d->err) < 0;
+	d->failed = conv_push(L, d->buf, d->len, &d->err) < 0;
 	return d->failed ? 0 : 1;
 }
 
@@ -36,7 +37,6 @@ modjson_decode(lua_State *L)
 	const char *s = luaL_checklstring(L, 1, &n);
 	struct modjson_decoded d = { 0 };
 	msgpack_sbuffer sb;
-	msgpack_unpacked u;
 	char err[256];
 	int status;
 
@@ -46,15 +46,9 @@ modjson_decode(lua_State *L)
 		lim_check(lim_of(L), L);	/* out of memory in jansson */
 		return luaL_error(L, "json.decode: %s", err);
 	}
-	msgpack_unpacked_init(&u);
-	if (conv_unpack(sb.data, sb.size, &u, &d.err) == 0) {
-		d.obj = &u.data;
-		status = mod_protect(L, modjson_push_decoded, &d);
-	} else {
-		d.failed = 1;
-		status = LUA_OK;
-	}
-	msgpack_unpacked_destroy(&u);
+	d.buf = sb.data;
+	d.len = sb.size;
+	status = mod_protect(L, modjson_push_decoded, &d);
 	msgpack_sbuffer_destroy(&sb);
 	if (status != LUA_OK)
 		return lua_error(L);
@@ -68,21 +62,15 @@ modjson_encode(lua_State *L)
 {
 	struct conv_error err;
 	msgpack_sbuffer sb;
-	msgpack_unpacked u;
 	char why[sizeof err.path + sizeof err.what + 4];
 	char *text = NULL;
 
 	luaL_checkany(L, 1);
 	msgpack_sbuffer_init(&sb);
-	msgpack_unpacked_init(&u);
-	if (conv_pack(L, 1, "value", 0, &sb, &err) < 0) {
+	if (conv_pack(L, 1, "value", 0, &sb, &err) < 0)
 		snprintf(why, sizeof why, "%s: %s", err.path, err.what);
-	} else if (conv_unpack(sb.data, sb.size, &u, &err) < 0) {
-		snprintf(why, sizeof why, "%s", err.what);
-	} else if ((text = jmp_to_json(&u.data, why, sizeof why)) == NULL) {
-		;	/* why says it */
-	}
-	msgpack_unpacked_destroy(&u);
+	else
+		text = jmp_to_json(sb.data, sb.size, why, sizeof why);
 	msgpack_sbuffer_destroy(&sb);
 	if (text == NULL) {
 		lim_check(lim_of(L), L);

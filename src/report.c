@@ -15,37 +15,25 @@
 static json_t *
 report_tree(struct inv_outcome *o, int *digits)
 {
-	msgpack_unpacked u;
-	struct conv_error err;
 	char why[160];
-	json_t *j = NULL;
+	json_t *j;
 
-	msgpack_unpacked_init(&u);
-	if (conv_unpack(o->result.data, o->result.size, &u, &err) < 0)
-		inv_fail(o, MB_INTERNAL, "result: %s", err.what);
-	else if ((j = jmp_tree(&u.data, digits, why, sizeof why)) == NULL)
+	j = jmp_tree(o->result.data, o->result.size, digits, why, sizeof why);
+	if (j == NULL)
 		inv_fail(o, MB_OUTPUT, "result: %s", why);
-	msgpack_unpacked_destroy(&u);
 	return j;
 }
 
 static char *
 report_dump(json_t *j, int digits)
 {
-	json_free_t jfree;
-	char *s, *out;
+	char *s;
 
 	if (j == NULL)
 		return NULL;
-	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY |
-	    JSON_REAL_PRECISION(digits));
+	s = jmp_dump(j, digits);
 	json_decref(j);
-	if (s == NULL)
-		return NULL;
-	out = strdup(s);
-	json_get_alloc_funcs(NULL, &jfree);
-	jfree(s);
-	return out;
+	return s;
 }
 
 char *
