@@ -1,7 +1,7 @@
 /*
- * cmd_run.c: `moonbox run RULE.lua`: one invocation, in this process, with
- * the same sandbox and limits as the daemon's workers. Uses runopt.c,
- * invoke.c and report.c.
+ * cmd_run.c: `moonbox run RULE.lua`: one invocation in a fresh contained
+ * worker process, the daemon's worker code and limits. Uses runopt.c,
+ * runner.c and report.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include "config.h"
 #include "cmd.h"
 #include "report.h"
+#include "runner.h"
 #include "runopt.h"
 
 /* Print the outcome as the options ask; return the exit status. */
@@ -45,7 +46,6 @@ cmd_run(int argc, char **argv)
 	struct runopt opt;
 	struct inv_request req = { 0 };
 	struct inv_outcome out;
-	struct inv_sandbox sb;
 	char *store[3] = { NULL, NULL, NULL };
 	int status;
 
@@ -68,12 +68,8 @@ cmd_run(int argc, char **argv)
 	}
 	inv_outcome_init(&out);
 	runopt_request(&opt, &req);
-	if (runopt_rule(argv[optind], &req, store, &out) == 0) {
-		if (inv_prepare(&sb) < 0)
-			inv_fail(&out, MB_INTERNAL, "cannot create a Lua state");
-		else
-			inv_run(&sb, &req, &out);
-	}
+	if (runopt_rule(argv[optind], &req, store, &out) == 0)
+		runner_run(&req, &out);
 	status = run_report(&out, &opt);
 	inv_outcome_free(&out);
 	for (int i = 0; i < 3; i++)

@@ -150,6 +150,10 @@ contain_seccomp(const struct contain_config *c, char *err, size_t len)
 	for (size_t i = 0; r == 0 && i < sizeof contain_allowed /
 	    sizeof contain_allowed[0]; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, contain_allowed[i], 0);
+	/* send(2) on a channel, never to an address. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1,
+		    SCMP_A4(SCMP_CMP_EQ, 0));
 	/* Memory, but never executable: no shellcode after a C-level bug. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,

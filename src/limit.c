@@ -214,7 +214,9 @@ lim_ms_since(clockid_t clock, const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* Start the clocks of an invocation whose main thread is L. */
+/* Start the clocks of an invocation whose main thread is L. CPU time is the
+ * thread's clock: once RLIMIT_CPU is set, the process clock advances only
+ * at scheduler ticks. */
 int
 lim_start(struct lim *m, lua_State *L)
 {
@@ -223,7 +225,7 @@ lim_start(struct lim *m, lua_State *L)
 	it.it_value.tv_sec = (time_t)(m->cfg.timeout_us / 1000000);
 	it.it_value.tv_usec = (suseconds_t)(m->cfg.timeout_us % 1000000);
 	clock_gettime(CLOCK_MONOTONIC, &m->wall0);
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &m->cpu0);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &m->cpu0);
 	lim_enter(m, L);
 	lim_current = m;
 	if (setitimer(ITIMER_REAL, &it, NULL) == -1) {
@@ -246,7 +248,7 @@ lim_stop(struct lim *m)
 	}
 	m->running = NULL;
 	m->wall_ms = lim_ms_since(CLOCK_MONOTONIC, &m->wall0);
-	m->cpu_ms = lim_ms_since(CLOCK_PROCESS_CPUTIME_ID, &m->cpu0);
+	m->cpu_ms = lim_ms_since(CLOCK_THREAD_CPUTIME_ID, &m->cpu0);
 }
 
 /*

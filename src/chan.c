@@ -1,0 +1,119 @@
+/*
+ * chan.c: length-prefixed frames over a stream socket, with a cap, for
+ * processes that wait on one channel at a time (a worker, moonbox run).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include "chan.h"
+#include "proto.h"
+
+static int
+chan_write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+chan_send(int fd, const char *frame, size_t n)
+{
+	if (n < PROTO_FRAME_HEADER || n - PROTO_FRAME_HEADER > PROTO_FRAME_MAX) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return chan_write_all(fd, frame, n);
+}
+
+static long long
+chan_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Read exactly n bytes before the deadline (< 0: none). 0 at EOF before
+ * the first byte, 1 when done, -1 on error. */
+static int
+chan_read_all(int fd, char *p, size_t n, long long deadline)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		if (deadline >= 0) {
+			struct pollfd pfd = { fd, POLLIN, 0 };
+			long long left = deadline - chan_now_ms();
+			int r;
+
+			if (left <= 0) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+			r = poll(&pfd, 1, (int)(left > 60000 ? 60000 : left));
+			if (r < 0 && errno != EINTR)
+				return -1;
+			if (r <= 0)
+				continue;
+		}
+		ssize_t r = read(fd, p + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			if (got == 0)
+				return 0;
+			errno = EPROTO;		/* a frame cut short */
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return 1;
+}
+
+int
+chan_recv(int fd, char **buf, size_t *len, int timeout_ms)
+{
+	long long deadline = timeout_ms < 0 ? -1 : chan_now_ms() + timeout_ms;
+	unsigned char h[PROTO_FRAME_HEADER];
+	uint32_t n;
+	int r;
+
+	*buf = NULL;
+	if ((r = chan_read_all(fd, (char *)h, sizeof h, deadline)) <= 0)
+		return r;
+	n = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
+	    (uint32_t)h[2] << 8 | h[3];
+	if (n > PROTO_FRAME_MAX || n == 0) {
+		errno = n == 0 ? EPROTO : EMSGSIZE;
+		return -1;
+	}
+	if ((*buf = malloc(n)) == NULL)
+		return -1;
+	if ((r = chan_read_all(fd, *buf, n, deadline)) <= 0) {
+		if (r == 0)
+			errno = EPROTO;
+		free(*buf);
+		*buf = NULL;
+		return -1;
+	}
+	*len = n;
+	return 1;
+}
