@@ -117,3 +117,91 @@ chan_recv(int fd, char **buf, size_t *len, int timeout_ms)
 	*len = n;
 	return 1;
 }
+
+/* A whole frame and one descriptor with it, in one sendmsg. */
+int
+chan_send_fd(int fd, const char *frame, size_t n, int passfd, int flags)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { (void *)frame, n };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cm.buf, .msg_controllen = sizeof cm.buf };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	ssize_t w;
+
+	memset(&cm, 0, sizeof cm);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &passfd, sizeof passfd);
+	do
+		w = sendmsg(fd, &mh, MSG_NOSIGNAL | flags);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -1;
+	if ((size_t)w < n)
+		return chan_write_all(fd, frame + w, n - (size_t)w);
+	return 0;
+}
+
+/* The header of a frame, with the descriptor that came with it (-1: none). */
+static int
+chan_recv_header(int fd, unsigned char *h, int *passfd)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { h, PROTO_FRAME_HEADER };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cm.buf, .msg_controllen = sizeof cm.buf };
+	struct cmsghdr *c;
+	ssize_t r;
+
+	*passfd = -1;
+	do
+		r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		return r == 0 ? 0 : -1;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)) && *passfd < 0)
+			memcpy(passfd, CMSG_DATA(c), sizeof *passfd);
+	if ((size_t)r < PROTO_FRAME_HEADER &&
+	    chan_read_all(fd, (char *)h + r, PROTO_FRAME_HEADER - (size_t)r,
+	    -1) <= 0) {
+		errno = EPROTO;
+		return -1;
+	}
+	return 1;
+}
+
+int
+chan_recv_fd(int fd, char **buf, size_t *len, int *passfd)
+{
+	unsigned char h[PROTO_FRAME_HEADER];
+	uint32_t n;
+	int r;
+
+	*buf = NULL;
+	if ((r = chan_recv_header(fd, h, passfd)) <= 0)
+		return r;
+	n = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
+	    (uint32_t)h[2] << 8 | h[3];
+	if (n > PROTO_FRAME_MAX || n == 0 || (*buf = malloc(n)) == NULL ||
+	    chan_read_all(fd, *buf, n, -1) <= 0) {
+		free(*buf);
+		*buf = NULL;
+		if (*passfd >= 0)
+			close(*passfd);
+		*passfd = -1;
+		errno = EPROTO;
+		return -1;
+	}
+	*len = n;
+	return 1;
+}

@@ -12,5 +12,11 @@ struct cmd_entry {
 };
 
 int	cmd_run(int, char **);
+int	cmd_call(int, char **);
+int	cmd_ctl(int, char **);
+
+/* A socket path: the option, else the environment variable, else the
+ * default. */
+const char *call_socket(const char *, const char *, const char *);
 
 #endif

@@ -61,6 +61,12 @@ cmd_run(int argc, char **argv)
 		runopt_free(&opt);
 		return 0;
 	}
+	if (opt.socket != NULL) {
+		fprintf(stderr, "moonbox: bad_request: --socket is an option of "
+		    "moonbox call; run executes the rule here\n");
+		runopt_free(&opt);
+		return 2;
+	}
 	if (optind != argc - 1) {
 		runopt_usage(stderr);
 		runopt_free(&opt);

@@ -13,6 +13,7 @@
 #include "conv.h"
 #include "limit.h"
 #include "mpr.h"
+#include "utf8.h"
 
 struct conv_out {
 	lua_State		*L;
@@ -30,38 +31,6 @@ conv_fail(struct conv_out *o, const char *what)
 {
 	snprintf(o->err->what, sizeof o->err->what, "%s", what);
 	return -1;
-}
-
-int
-conv_utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s, *e = p + n;
-
-	while (p < e) {
-		unsigned c = *p++, need, min;
-		unsigned long cp;
-
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1, min = 0x80, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2, min = 0x800, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3, min = 0x10000, cp = c & 0x07;
-		else
-			return 0;
-		if ((size_t)(e - p) < need)
-			return 0;
-		while (need--) {
-			if ((*p & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (*p++ & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-	}
-	return 1;
 }
 
 /* Append a path step for the key at the top of the stack; return the old
@@ -88,7 +57,7 @@ conv_path_push(struct conv_out *o, int keyidx)
 			snprintf(o->path + old, room, ".%.*s", (int)n, k);
 		else
 			snprintf(o->path + old, room, "[\"%.*s\"]",
-			    (int)(n > 32 ? 32 : n), conv_utf8_valid(k, n) ?
+			    (int)(n > 32 ? 32 : n), utf8_valid(k, n) ?
 			    k : "?");
 	} else {
 		snprintf(o->path + old, room, "[%s]",
@@ -179,7 +148,7 @@ conv_pack_table(struct conv_out *o, int idx, int depth)
 			size_t n;
 			const char *k = lua_tolstring(L, -2, &n);
 
-			if (!conv_utf8_valid(k, n))
+			if (!utf8_valid(k, n))
 				return conv_fail(o, "key is not valid UTF-8");
 			msgpack_pack_str_with_body(&o->pk, k, n);
 		} else if (kt == LUA_TNUMBER && lua_isinteger(L, -2)) {
@@ -232,7 +201,7 @@ conv_pack_value(struct conv_out *o, int idx, int depth)
 		size_t n;
 		const char *s = lua_tolstring(L, idx, &n);
 
-		if (!conv_utf8_valid(s, n))
+		if (!utf8_valid(s, n))
 			return conv_fail(o, "string is not valid UTF-8 "
 			    "(encode bytes with base64)");
 		msgpack_pack_str_with_body(&o->pk, s, n);

@@ -27,6 +27,5 @@ int	conv_pack(lua_State *, int, const char *, size_t, msgpack_sbuffer *,
 int	conv_push(lua_State *, const char *, size_t, struct conv_error *);
 /* Check that buf holds exactly one valid value, nested 64 levels at most. */
 int	conv_check(const char *, size_t, struct conv_error *);
-int	conv_utf8_valid(const char *, size_t);
 
 #endif

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "conv.h"
+#include "utf8.h"
 #include "jsonmp.h"
 #include "limit.h"
 #include "mpr.h"
@@ -136,7 +137,7 @@ jmp_entry_key(struct mpr *r, struct jmp_entry *e, char *err, size_t len)
 	if (mpr_next(r, &it) < 0)
 		return jmp_fail(err, len, r->err);
 	if (it.type == MPR_STR) {
-		if (!conv_utf8_valid(it.v.s.p, it.v.s.n) ||
+		if (!utf8_valid(it.v.s.p, it.v.s.n) ||
 		    memchr(it.v.s.p, 0, it.v.s.n) != NULL)
 			return jmp_fail(err, len, "a key is not valid UTF-8 or "
 			    "holds a NUL byte");
@@ -243,7 +244,7 @@ jmp_tree_value(struct mpr *r, int depth, int *digits, char *err, size_t len)
 			*digits = d;
 		return json_real(it.v.f);
 	case MPR_STR:
-		if (!conv_utf8_valid(it.v.s.p, it.v.s.n))
+		if (!utf8_valid(it.v.s.p, it.v.s.n))
 			return jmp_tree_fail(NULL, err, len,
 			    "a string is not valid UTF-8");
 		return json_stringn(it.v.s.p, it.v.s.n);

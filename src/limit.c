@@ -154,7 +154,7 @@ lim_describe(const struct lim *m, char *buf, size_t len)
 		break;
 	case MB_TIMEOUT:
 		snprintf(buf, len, "deadline of %llu ms passed",
-		    (unsigned long long)(m->cfg.timeout_us / 1000));
+		    (unsigned long long)((m->cfg.timeout_us + 500) / 1000));
 		break;
 	default:
 		snprintf(buf, len, "no limit hit");

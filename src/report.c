@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "conv.h"
+#include "utf8.h"
 #include "jsonmp.h"
 #include "report.h"
 
@@ -52,7 +53,7 @@ report_line(const char *s, size_t n)
 	json_t *j;
 	char *copy;
 
-	if (conv_utf8_valid(s, n))
+	if (utf8_valid(s, n))
 		return json_stringn(s, n);
 	if ((copy = malloc(n + 1)) == NULL)
 		return NULL;

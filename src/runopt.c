@@ -20,7 +20,7 @@ enum {
 	OPT_INPUT = 'i', OPT_INPUT_FILE = 'f', OPT_MEMORY = 'm',
 	OPT_INSTRUCTIONS = 'n', OPT_TIMEOUT = 't', OPT_JSON = 'j',
 	OPT_STATS = 's', OPT_HELP = 'h', OPT_VERSION = 'V',
-	OPT_OUTPUT_LIMIT = 256, OPT_LOG_LIMIT
+	OPT_OUTPUT_LIMIT = 256, OPT_LOG_LIMIT, OPT_SOCKET
 };
 
 static const struct option runopt_longopts[] = {
@@ -33,6 +33,7 @@ static const struct option runopt_longopts[] = {
 	{ "log-limit",		required_argument,	NULL, OPT_LOG_LIMIT },
 	{ "json",		no_argument,		NULL, OPT_JSON },
 	{ "stats",		no_argument,		NULL, OPT_STATS },
+	{ "socket",		required_argument,	NULL, OPT_SOCKET },
 	{ "help",		no_argument,		NULL, OPT_HELP },
 	{ "version",		no_argument,		NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -135,24 +136,29 @@ runopt_one(struct runopt *o, int c, const char *name, const char *arg)
 		free(text);
 		return c;
 	case OPT_MEMORY:
+		o->given |= RUNOPT_GIVEN_MEMORY;
 		if (units_size(arg, &o->limits.memory) < 0 || o->limits.memory == 0)
 			return runopt_bad(name, arg, "expected a size like 16M");
 		return 0;
 	case OPT_INSTRUCTIONS:
+		o->given |= RUNOPT_GIVEN_INSTRUCTIONS;
 		if (units_count(arg, &o->limits.instructions) < 0)
 			return runopt_bad(name, arg, "expected a whole number");
 		return 0;
 	case OPT_TIMEOUT:
+		o->given |= RUNOPT_GIVEN_TIMEOUT;
 		if (units_time_us(arg, &v) < 0 || v == 0 || v > 3600000000ull)
 			return runopt_bad(name, arg,
 			    "expected a time like 200ms, at most 1 hour");
 		o->limits.timeout_us = v;
 		return 0;
 	case OPT_OUTPUT_LIMIT:
+		o->given |= RUNOPT_GIVEN_OUTPUT;
 		if (units_size(arg, &o->limits.output) < 0)
 			return runopt_bad(name, arg, "expected a size like 64K");
 		return 0;
 	case OPT_LOG_LIMIT:
+		o->given |= RUNOPT_GIVEN_LOG;
 		if (units_size(arg, &o->limits.log) < 0)
 			return runopt_bad(name, arg, "expected a size like 64K");
 		return 0;
@@ -164,6 +170,9 @@ runopt_one(struct runopt *o, int c, const char *name, const char *arg)
 		return 0;
 	case OPT_HELP:
 		o->help = 1;
+		return 0;
+	case OPT_SOCKET:
+		o->socket = arg;
 		return 0;
 	case OPT_VERSION:
 		o->version = 1;

@@ -11,12 +11,22 @@
 
 #include "invoke.h"
 
+/* Which limits were given on the command line (moonbox call sends only
+ * those). */
+#define RUNOPT_GIVEN_MEMORY		0x01
+#define RUNOPT_GIVEN_INSTRUCTIONS	0x02
+#define RUNOPT_GIVEN_TIMEOUT		0x04
+#define RUNOPT_GIVEN_OUTPUT		0x08
+#define RUNOPT_GIVEN_LOG		0x10
+
 struct runopt {
 	struct lim_config	 limits;
 	msgpack_sbuffer		 input;		/* empty: nil */
 	int			 json;		/* --json */
 	int			 stats;		/* --stats */
 	int			 help, version;
+	const char		*socket;	/* --socket (moonbox call) */
+	unsigned		 given;		/* RUNOPT_GIVEN_* */
 };
 
 /* Parse argv from optind; on error print `moonbox: …` and return -1. */

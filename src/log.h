@@ -1,0 +1,21 @@
+/*
+ * log.h: the daemon's log (log.c): to standard error in the foreground, to
+ * syslog otherwise. Lines about an invocation carry its id, rule and pool.
+ */
+#ifndef MB_LOG_H
+#define MB_LOG_H
+
+enum log_level { LOG_LV_ERR, LOG_LV_WARN, LOG_LV_INFO, LOG_LV_DEBUG };
+
+void	log_init(const char *, int, enum log_level);
+void	log_set_level(enum log_level);
+int	log_level_from_name(const char *, enum log_level *);
+void	log_msg(enum log_level, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+#define log_err(...)	log_msg(LOG_LV_ERR, __VA_ARGS__)
+#define log_warn(...)	log_msg(LOG_LV_WARN, __VA_ARGS__)
+#define log_info(...)	log_msg(LOG_LV_INFO, __VA_ARGS__)
+#define log_debug(...)	log_msg(LOG_LV_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,232 @@
+/*
+ * settings.c: reads moonboxd.conf through conf.c, one keyword a row of
+ * settings_keys. Relative paths are taken from the file's own directory,
+ * so a configuration and its rules can move together.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "settings.h"
+
+struct set_ctx {
+	struct settings	*s;
+	char		 dir[PATH_MAX];	/* of the file */
+};
+
+static void
+set_defaults(struct settings *s)
+{
+	memset(s, 0, sizeof *s);
+	snprintf(s->listen, sizeof s->listen, "/run/moonbox/moonbox.sock");
+	s->listen_mode = 0660;
+	snprintf(s->control, sizeof s->control, "/run/moonbox/control.sock");
+	snprintf(s->rules, sizeof s->rules, "/etc/moonbox/rules");
+	snprintf(s->policy, sizeof s->policy, "/etc/moonbox/policy.conf");
+	snprintf(s->user, sizeof s->user, "nobody");
+	s->max_request = 16u << 20;
+	s->max_connections = 1024;
+	s->max_inflight = 256;
+	s->max_pending_output = 64u << 20;
+	s->drain_us = 10u * 1000 * 1000;
+	s->log_level = LOG_LV_INFO;
+}
+
+/* Argument i as a path, made absolute against the file's directory. */
+static int
+set_path(struct set_ctx *c, const struct conf_stmt *st, int i, char *out,
+    size_t len, struct conf_err *e)
+{
+	const char *p;
+	int n;
+
+	if (conf_str(e, st, i, &p) < 0)
+		return -1;
+	if (*p == '\0')
+		return conf_fail_arg(e, st, i, "expected a path");
+	n = p[0] == '/' ? snprintf(out, len, "%s", p) :
+	    snprintf(out, len, "%s/%s", c->dir, p);
+	if (n < 0 || (size_t)n >= len)
+		return conf_fail_arg(e, st, i, len == SET_SOCKET_PATH_MAX ?
+		    "a socket path must be shorter than 108 bytes" :
+		    "path too long");
+	return 0;
+}
+
+static int
+set_name(const struct conf_stmt *st, int i, char *out, size_t len,
+    struct conf_err *e)
+{
+	const char *p;
+
+	if (conf_str(e, st, i, &p) < 0)
+		return -1;
+	if (*p == '\0' || strlen(p) >= len)
+		return conf_fail_arg(e, st, i, "expected a name");
+	snprintf(out, len, "%s", p);
+	return 0;
+}
+
+/* listen PATH [mode MODE] [group GROUP] */
+static int
+set_listen(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	struct set_ctx *c = ud;
+	struct settings *s = c->s;
+
+	if (set_path(c, st, 0, s->listen, sizeof s->listen, e) < 0)
+		return -1;
+	for (int i = 1; i < st->nargs; i += 2) {
+		const char *opt = st->args[i].text;
+
+		if (i + 1 >= st->nargs)
+			return conf_fail_arg(e, st, i, "needs a value");
+		if (strcmp(opt, "mode") == 0) {
+			if (conf_mode(e, st, i + 1, &s->listen_mode) < 0)
+				return -1;
+		} else if (strcmp(opt, "group") == 0) {
+			if (set_name(st, i + 1, s->listen_group,
+			    sizeof s->listen_group, e) < 0)
+				return -1;
+		} else
+			return conf_fail_arg(e, st, i,
+			    "expected 'mode' or 'group'");
+	}
+	return 0;
+}
+
+#define SET_PATH_KEY(fn, field)						\
+static int								\
+fn(void *ud, const struct conf_stmt *st, struct conf_err *e)		\
+{									\
+	struct set_ctx *c = ud;						\
+	return set_path(c, st, 0, c->s->field, sizeof c->s->field, e);	\
+}
+SET_PATH_KEY(set_control, control)
+SET_PATH_KEY(set_rules, rules)
+SET_PATH_KEY(set_policy, policy)
+SET_PATH_KEY(set_chroot, chroot)
+
+static int
+set_user(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	struct set_ctx *c = ud;
+
+	return set_name(st, 0, c->s->user, sizeof c->s->user, e);
+}
+
+static int
+set_max_request(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	struct set_ctx *c = ud;
+
+	if (conf_size(e, st, 0, &c->s->max_request) < 0)
+		return -1;
+	if (c->s->max_request < 1024 || c->s->max_request > (32u << 20))
+		return conf_fail_arg(e, st, 0, "must be from 1K to 32M");
+	return 0;
+}
+
+static int
+set_max_pending(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	struct set_ctx *c = ud;
+
+	if (conf_size(e, st, 0, &c->s->max_pending_output) < 0)
+		return -1;
+	if (c->s->max_pending_output < 4096)
+		return conf_fail_arg(e, st, 0, "must be at least 4K");
+	return 0;
+}
+
+static int
+set_count(const struct conf_stmt *st, uint64_t *out, uint64_t max,
+    struct conf_err *e)
+{
+	if (conf_count(e, st, 0, out) < 0)
+		return -1;
+	if (*out == 0 || *out > max)
+		return conf_fail_arg(e, st, 0, "out of range");
+	return 0;
+}
+
+static int
+set_max_connections(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	return set_count(st, &((struct set_ctx *)ud)->s->max_connections,
+	    100000, e);
+}
+
+static int
+set_max_inflight(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	return set_count(st, &((struct set_ctx *)ud)->s->max_inflight, 100000,
+	    e);
+}
+
+static int
+set_drain(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	struct set_ctx *c = ud;
+
+	if (conf_time(e, st, 0, &c->s->drain_us) < 0)
+		return -1;
+	if (c->s->drain_us > 3600ull * 1000 * 1000)
+		return conf_fail_arg(e, st, 0, "at most 1 hour");
+	return 0;
+}
+
+static int
+set_log_level(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	struct set_ctx *c = ud;
+	const char *name;
+
+	if (conf_str(e, st, 0, &name) < 0)
+		return -1;
+	if (log_level_from_name(name, &c->s->log_level) < 0)
+		return conf_fail_arg(e, st, 0,
+		    "expected error, warning, info or debug");
+	return 0;
+}
+
+static const struct conf_key settings_keys[] = {
+	{ "listen",		1, 5, 0, set_listen },
+	{ "control",		1, 1, 0, set_control },
+	{ "rules",		1, 1, 0, set_rules },
+	{ "policy",		1, 1, 0, set_policy },
+	{ "user",		1, 1, 0, set_user },
+	{ "chroot",		1, 1, 0, set_chroot },
+	{ "max-request",	1, 1, 0, set_max_request },
+	{ "max-connections",	1, 1, 0, set_max_connections },
+	{ "max-inflight",	1, 1, 0, set_max_inflight },
+	{ "max-pending",	1, 1, 0, set_max_pending },
+	{ "drain",		1, 1, 0, set_drain },
+	{ "log-level",		1, 1, 0, set_log_level },
+	{ NULL, 0, 0, 0, NULL }
+};
+
+int
+settings_load(const char *path, struct settings *s, char *err, size_t len)
+{
+	struct set_ctx c = { .s = s };
+	struct conf_err e = { path, err, len };
+	struct conf_file f;
+	char copy[PATH_MAX], *dir;
+	int r;
+
+	set_defaults(s);
+	if (realpath(path, s->path) == NULL)
+		return conf_fail(&e, 0, 0, "%s", strerror(errno));
+	snprintf(copy, sizeof copy, "%s", s->path);
+	dir = dirname(copy);
+	snprintf(c.dir, sizeof c.dir, "%s", dir);
+	if (conf_read(path, &f, err, len) < 0)
+		return -1;
+	r = conf_apply(f.stmts, f.nstmts, settings_keys, &c, &e);
+	conf_free(&f);
+	return r;
+}

@@ -1,0 +1,37 @@
+/*
+ * settings.h: moonboxd.conf, the daemon's own settings (settings.c); the
+ * pools and grants are in the policy file (policy.h). See moonboxd(8).
+ */
+#ifndef MB_SETTINGS_H
+#define MB_SETTINGS_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "log.h"
+
+#define SET_SOCKET_PATH_MAX	108	/* sun_path */
+
+struct settings {
+	char		 path[PATH_MAX];	/* of the file itself */
+	char		 listen[SET_SOCKET_PATH_MAX];
+	mode_t		 listen_mode;
+	char		 listen_group[64];	/* "": the daemon's */
+	char		 control[SET_SOCKET_PATH_MAX];
+	char		 rules[PATH_MAX];
+	char		 policy[PATH_MAX];
+	char		 user[64];		/* workers, when started as root */
+	char		 chroot[PATH_MAX];	/* "": one is made */
+	size_t		 max_request;
+	uint64_t	 max_connections;
+	uint64_t	 max_inflight;		/* per connection */
+	size_t		 max_pending_output;	/* per connection */
+	uint64_t	 drain_us;
+	enum log_level	 log_level;
+};
+
+int	settings_load(const char *, struct settings *, char *, size_t);
+
+#endif
