@@ -98,8 +98,8 @@ inv_msgh(lua_State *L)
 	if (m->hit != MB_OK)
 		return 1;
 	m->trusted = 1;
+	luaL_buffinit(L, &b);		/* it may push a placeholder: first */
 	inv_error_text(L, 1);
-	luaL_buffinit(L, &b);
 	luaL_addvalue(&b);
 	for (int level = 1; frames < INV_TRACE_FRAMES &&
 	    lua_getstack(L, level, &ar); level++) {
@@ -209,6 +209,21 @@ inv_call(lua_State *L, struct lim *m, const struct inv_request *req,
 	return 0;
 }
 
+/* A limit hit in the rule's last moments (a tail call into a library
+ * function leaves no next instruction for the hook) still fails it. */
+static int
+inv_limit_hit(struct lim *m, struct inv_outcome *o)
+{
+	char msg[128];
+
+	if (m->hit == MB_OK && m->expired)
+		m->hit = MB_TIMEOUT;
+	if (m->hit == MB_OK)
+		return 0;
+	inv_fail(o, m->hit, "%s", lim_describe(m, msg, sizeof msg));
+	return 1;
+}
+
 void
 inv_run(struct inv_sandbox *s, const struct inv_request *req,
     struct inv_outcome *o)
@@ -232,7 +247,7 @@ inv_run(struct inv_sandbox *s, const struct inv_request *req,
 		inv_fail(o, MB_INTERNAL, "cannot arm the deadline timer");
 	} else {
 		m->peak = m->used;
-		if (inv_call(L, m, req, o) == 0 &&
+		if (inv_call(L, m, req, o) == 0 && !inv_limit_hit(m, o) &&
 		    conv_pack(L, -1, "result", m->cfg.output, &o->result,
 		    &err) < 0)
 			inv_fail(o, MB_OUTPUT, "%s: %s", err.path, err.what);

@@ -185,7 +185,7 @@ void
 msg_invoke_request(const struct msg_invoke *m, struct inv_request *req,
     char *chunk, size_t len)
 {
-	snprintf(chunk, len, "@%s", m->rule);
+	snprintf(chunk, len, "@%s.lua", m->rule);
 	memset(req, 0, sizeof *req);
 	req->rule = m->rule;
 	req->chunkname = chunk;

@@ -82,7 +82,7 @@ wk_invoke(struct wk *w, const char *buf, size_t len)
 	struct msg_invoke m;
 	struct inv_request req;
 	struct inv_outcome out;
-	char chunk[PROTO_NAME_MAX + 2];
+	char chunk[PROTO_NAME_MAX + 6];
 	struct mpr r;
 
 	mpr_init(&r, buf, len);

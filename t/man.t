@@ -11,7 +11,7 @@ my $moonbox = $ENV{MOONBOX} // 'src/moonbox';
 my @pages = map { "$top/man/$_" } qw(moonbox.1 moonbox-lua.7);
 
 SKIP: {
-	my $mandoc = `command -v mandoc`;
+	my $mandoc = `command -v mandoc 2>/dev/null`;
 	skip 'mandoc is not installed', scalar @pages unless $mandoc;
 	for my $p (@pages) {
 		my $out = `mandoc -Tlint -Wwarning '$p' 2>&1`;
