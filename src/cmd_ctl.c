@@ -69,18 +69,19 @@ ctl_print_stats(json_t *v)
 	    json_string_value(json_object_get(v, "version")),
 	    ctl_int(v, "pid"), ctl_int(v, "uptime_s"), ctl_int(v, "generation"),
 	    ctl_int(v, "connections"), ctl_int(v, "requests"));
-	printf("\n%-16s %5s %5s %5s %6s %10s %10s %9s %9s %6s %7s\n", "POOL",
-	    "IDLE", "BUSY", "START", "QUEUE", "INVOKED", "OK", "P50MS",
-	    "P99MS", "KILLS", "CRASHES");
+	printf("\n%-16s %5s %5s %5s %6s %10s %10s %9s %9s %6s %7s %8s\n",
+	    "POOL", "IDLE", "BUSY", "START", "QUEUE", "INVOKED", "OK", "P50MS",
+	    "P99MS", "KILLS", "CRASHES", "RESTARTS");
 	json_array_foreach(json_object_get(v, "pools"), i, p) {
 		w = json_object_get(p, "workers");
 		printf("%-16s %5lld %5lld %5lld %6lld %10lld %10lld %9.3f %9.3f "
-		    "%6lld %7lld\n", json_string_value(json_object_get(p, "name")),
+		    "%6lld %7lld %8lld\n",
+		    json_string_value(json_object_get(p, "name")),
 		    ctl_int(w, "idle"), ctl_int(w, "busy"),
 		    ctl_int(w, "starting") + ctl_int(w, "spawning"),
 		    ctl_int(w, "queue"), ctl_int(p, "invocations"), ctl_ok(p),
 		    ctl_ms(p, "p50"), ctl_ms(p, "p99"), ctl_int(p, "kills"),
-		    ctl_int(p, "crashes"));
+		    ctl_int(p, "crashes"), ctl_int(p, "restarts"));
 	}
 	printf("\n%-32s %10s %10s %9s %9s %6s\n", "RULE", "INVOKED", "OK",
 	    "P50MS", "P99MS", "KILLS");

@@ -148,7 +148,7 @@ pack_pool(const struct pool_stats *ps, void *ud)
 {
 	msgpack_packer *pk = ud;
 
-	msgpack_pack_map(pk, 14);
+	msgpack_pack_map(pk, 15);
 	kv_str(pk, "name", ps->name);
 	pack_pool_live(pk, ps->name);
 	kv_uint(pk, "queue_peak", ps->queue_peak);
@@ -160,6 +160,7 @@ pack_pool(const struct pool_stats *ps, void *ud)
 	kv_uint(pk, "recycled", ps->recycled);
 	kv_uint(pk, "crashes", ps->crashes);
 	kv_uint(pk, "kills", ps->kills);
+	kv_uint(pk, "restarts", ps->restarts);
 	kv_uint(pk, "spawn_failures", ps->spawn_failures);
 }
 

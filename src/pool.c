@@ -314,6 +314,7 @@ worker_on_deadline(evutil_socket_t fd, short what, void *ud)
 	w->job = NULL;
 	worker_kill(w);
 	w->pool->stats->kills++;
+	w->pool->stats->restarts++;
 	if (rs != NULL)
 		rs->kills++;
 	log_warn("invocation %s of rule %s (pool %s) ran past its deadline "
@@ -553,6 +554,8 @@ worker_gone(struct worker *w, int status)
 		job_fail(j, MB_KILLED, "the worker running the rule was %s",
 		    how);
 	}
+	if (!expected || j != NULL)
+		p->stats->restarts++;
 	if (!expected) {
 		if (j == NULL)
 			log_warn("worker %llu of pool %s %s",

@@ -36,6 +36,7 @@ struct pool_stats {
 	uint64_t	 spawned, retired, recycled;
 	uint64_t	 crashes;	/* workers that died unasked */
 	uint64_t	 kills;		/* workers killed at a deadline */
+	uint64_t	 restarts;	/* workers started to replace the dead */
 	uint64_t	 spawn_failures;
 	uint64_t	 queue_peak;
 };
