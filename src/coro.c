@@ -101,6 +101,8 @@ coro_reset(lua_State *L, lua_State *co)
 	struct lim *m = lim_of(L);
 	int status;
 
+	lim_check(m, L);	/* a coroutine killed by a limit died inside the
+				 * hook, hooks off: its __close would run free */
 	if (m->nclose >= CORO_MAX_CLOSE_DEPTH)
 		return luaL_error(L, "too many nested coroutine.close calls");
 	m->nclose++;
