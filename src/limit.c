@@ -192,6 +192,21 @@ lim_cstack_used(const struct lim *m)
 	return at < m->cstack0 ? m->cstack0 - at : at - m->cstack0;
 }
 
+/* Bytes a C library may still hold for the invocation outside the state. */
+size_t
+lim_room(const struct lim *m)
+{
+	return m->used < m->cfg.memory ? m->cfg.memory - m->used : 0;
+}
+
+/* A C library needed more than lim_room: the memory limit is hit. */
+void
+lim_overrun(struct lim *m)
+{
+	lim_mark(m, MB_MEMORY);
+	lim_trip(m->running);
+}
+
 static void
 lim_hook(lua_State *L, lua_Debug *ar)
 {

@@ -75,6 +75,8 @@ void	 lim_enter(struct lim *, lua_State *);
 void	 lim_leave(struct lim *, lua_State *);
 int	 lim_check(struct lim *, lua_State *);
 size_t	 lim_cstack_used(const struct lim *);
+size_t	 lim_room(const struct lim *);
+void	 lim_overrun(struct lim *);
 const char *lim_describe(const struct lim *, char *, size_t);
 struct lim *lim_of(lua_State *);
 int	 lim_log_append(struct lim *, const char *, size_t);
