@@ -10,6 +10,7 @@
 #   -- log-bytes-at-most: N / log-dropped: yes (optional)
 #   -- runaway: c (the attack is stuck inside C, where no hook fires: only
 #      the worker's deadline stops it)
+#   -- todo: a known weakness, not fixed yet: its result check is TODO
 #
 # Each attack also runs in one process with a harmless rule after it, as a
 # daemon worker runs invocations: the next invocation must be unaffected.
@@ -96,6 +97,7 @@ sub check_run {
 	    "$name: exits with the status of its kind");
 	check_message($name, $res, $h->{message}) if defined $h->{message};
 	if (defined $h->{result}) {
+		local $TODO = $h->{todo};
 		is_deeply($res->{result}, json_decode($h->{result}),
 		    "$name: returns the expected result");
 	}
