@@ -11,6 +11,7 @@
 
 #define CORO_MAX_CLOSE_DEPTH	64	/* Lua 5.4.4 overflows the C stack on
 					 * deeply nested coroutine.close */
+#define CORO_CSTACK_ERROR	"C stack overflow"
 
 enum coro_state { CO_RUNNING, CO_SUSPENDED, CO_NORMAL, CO_DEAD };
 
@@ -78,6 +79,10 @@ coro_transfer(lua_State *L, lua_State *co, int narg)
 		lua_pushliteral(L, "too many arguments to resume");
 		return -1;
 	}
+	if (lim_cstack_used(lim_of(L)) > LIM_MAX_CSTACK) {
+		lua_pushliteral(L, CORO_CSTACK_ERROR);	/* see coro_reset */
+		return -1;
+	}
 	lua_xmove(L, co, narg);
 	status = coro_switch(L, co, narg, &nres);
 	lim_check(lim_of(L), L);	/* a limit hit inside stays hit */
@@ -94,15 +99,24 @@ coro_transfer(lua_State *L, lua_State *co, int narg)
 	return -1;
 }
 
-/* Close co's pending to-be-closed variables (they run in co). */
+/*
+ * Close co's pending to-be-closed variables (they run in co). Lua restarts
+ * its count of nested C calls in co, so each nested close may add another
+ * full count of C frames: the depth of closes and the C stack in use are
+ * both bounded here.
+ */
 static int
 coro_reset(lua_State *L, lua_State *co)
 {
 	struct lim *m = lim_of(L);
 	int status;
 
+	lim_check(m, L);	/* a coroutine killed by a limit died inside the
+				 * hook, hooks off: its __close would run free */
 	if (m->nclose >= CORO_MAX_CLOSE_DEPTH)
 		return luaL_error(L, "too many nested coroutine.close calls");
+	if (lim_cstack_used(m) > LIM_MAX_CSTACK)
+		return luaL_error(L, CORO_CSTACK_ERROR);
 	m->nclose++;
 	lim_leave(m, L);
 	lim_enter(m, co);

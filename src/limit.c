@@ -176,6 +176,37 @@ lim_check(struct lim *m, lua_State *L)
 	return luaL_error(L, "%s", lim_describe(m, msg, sizeof msg));
 }
 
+/*
+ * Bytes of C stack in use since lim_start. Lua 5.4.4 bounds nested C calls
+ * per chain of coroutines, but coroutine.close restarts the count, so
+ * closes nested inside deep C calls could overflow the real stack. The
+ * frame address, not a local's: a sanitizer may keep locals on the heap.
+ */
+size_t
+lim_cstack_used(const struct lim *m)
+{
+	uintptr_t at = (uintptr_t)__builtin_frame_address(0);
+
+	if (m->cstack0 == 0)
+		return 0;
+	return at < m->cstack0 ? m->cstack0 - at : at - m->cstack0;
+}
+
+/* Bytes a C library may still hold for the invocation outside the state. */
+size_t
+lim_room(const struct lim *m)
+{
+	return m->used < m->cfg.memory ? m->cfg.memory - m->used : 0;
+}
+
+/* A C library needed more than lim_room: the memory limit is hit. */
+void
+lim_overrun(struct lim *m)
+{
+	lim_mark(m, MB_MEMORY);
+	lim_trip(m->running);
+}
+
 static void
 lim_hook(lua_State *L, lua_Debug *ar)
 {
@@ -226,6 +257,7 @@ lim_start(struct lim *m, lua_State *L)
 	it.it_value.tv_usec = (suseconds_t)(m->cfg.timeout_us % 1000000);
 	clock_gettime(CLOCK_MONOTONIC, &m->wall0);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &m->cpu0);
+	m->cstack0 = (uintptr_t)__builtin_frame_address(0);
 	lim_enter(m, L);
 	lim_current = m;
 	if (setitimer(ITIMER_REAL, &it, NULL) == -1) {
@@ -242,6 +274,7 @@ lim_stop(struct lim *m)
 
 	setitimer(ITIMER_REAL, &off, NULL);
 	lim_current = NULL;
+	m->cstack0 = 0;
 	if (m->running != NULL) {
 		lim_leave(m, m->running);
 		lua_sethook(m->running, NULL, 0, 0);

@@ -28,6 +28,8 @@
 #define LIM_DEFAULT_LOG			(64u << 10)
 #define LIM_MAX_DEPTH			64	/* nesting of values in and out */
 #define LIM_TRUSTED_RESERVE		(64u << 10)	/* for error messages */
+#define LIM_MAX_CSTACK			(1u << 20)	/* C stack a switch of
+							 * coroutine may start at */
 
 struct lim_config {
 	size_t		memory;		/* bytes of the Lua state, > 0 */
@@ -58,6 +60,7 @@ struct lim {
 	volatile sig_atomic_t	expired;	/* set by the timer */
 	lua_State *volatile	running;	/* the coroutine on the CPU */
 	struct timespec		wall0, cpu0;
+	uintptr_t		cstack0;	/* C stack at lim_start */
 	double			wall_ms, cpu_ms;
 };
 
@@ -71,6 +74,9 @@ void	 lim_stop(struct lim *);
 void	 lim_enter(struct lim *, lua_State *);
 void	 lim_leave(struct lim *, lua_State *);
 int	 lim_check(struct lim *, lua_State *);
+size_t	 lim_cstack_used(const struct lim *);
+size_t	 lim_room(const struct lim *);
+void	 lim_overrun(struct lim *);
 const char *lim_describe(const struct lim *, char *, size_t);
 struct lim *lim_of(lua_State *);
 int	 lim_log_append(struct lim *, const char *, size_t);

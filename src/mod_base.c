@@ -1,8 +1,9 @@
 /*
  * mod_base.c: the base functions the sandbox replaces: print (to the
  * invocation's log), collectgarbage (a few harmless options), setmetatable
- * (no __gc: a finalizer would run with hooks off, beyond the limits).
- * Uses limit.c for the log.
+ * (no __gc: a finalizer would run with hooks off, beyond the limits), xpcall
+ * (no rule handler once a limit is hit: it would run with hooks off).
+ * Uses limit.c for the log and the limits.
  */
 #include <string.h>
 
@@ -76,6 +77,54 @@ modbase_setmetatable(lua_State *L)
 	return 1;
 }
 
+/*
+ * xpcall's message handler. A limit's error is raised from inside the count
+ * hook, where Lua turns hooks off until a protected call returns, and Lua
+ * runs the handler before that: a rule's handler would loop beyond every
+ * limit. So once a limit is hit the rule's handler is not called; the
+ * limit's error goes through as it is.
+ */
+static int
+modbase_msgh(lua_State *L)
+{
+	struct lim *m = lim_of(L);
+
+	if (m->hit != MB_OK || m->expired)
+		return 1;
+	lua_pushvalue(L, lua_upvalueindex(1));	/* the rule's handler */
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+static int
+modbase_xpcall_done(lua_State *L, int status, lua_KContext base)
+{
+	if (status != LUA_OK && status != LUA_YIELD) {
+		lua_pushboolean(L, 0);
+		lua_insert(L, -2);
+		return 2;
+	}
+	return lua_gettop(L) - (int)base;
+}
+
+/* xpcall(f, msgh, ...) as Lua's, with msgh behind modbase_msgh. */
+static int
+modbase_xpcall(lua_State *L)
+{
+	int n = lua_gettop(L), status;
+
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_pushvalue(L, 2);
+	lua_pushcclosure(L, modbase_msgh, 1);
+	lua_replace(L, 2);			/* 2: the handler */
+	lua_pushboolean(L, 1);
+	lua_pushvalue(L, 1);
+	lua_rotate(L, 3, 2);			/* 3: true, 4: f, then the args */
+	status = lua_pcallk(L, n - 2, LUA_MULTRET, 2, 2, modbase_xpcall_done);
+	return modbase_xpcall_done(L, status, 2);
+}
+
 /* getmetatable that ignores __metatable: for trusted modules' private
  * environments only, never a rule's. */
 int
@@ -87,7 +136,8 @@ modbase_rawgetmetatable(lua_State *L)
 	return 1;
 }
 
-/* Replace print, collectgarbage and setmetatable in the table at idx. */
+/* Replace print, collectgarbage, setmetatable and xpcall in the table at
+ * idx. */
 void
 modbase_patch(lua_State *L, int idx)
 {
@@ -99,6 +149,8 @@ modbase_patch(lua_State *L, int idx)
 	lua_getfield(L, idx, "setmetatable");
 	lua_pushcclosure(L, modbase_setmetatable, 1);
 	lua_setfield(L, idx, "setmetatable");
+	lua_pushcfunction(L, modbase_xpcall);
+	lua_setfield(L, idx, "xpcall");
 }
 
 int

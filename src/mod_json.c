@@ -57,9 +57,17 @@ modjson_decode(lua_State *L)
 	return 1;
 }
 
+/*
+ * The msgpack form is held outside the Lua state and is never longer than
+ * the JSON text but by a few bytes per huge string, so it is capped by the
+ * memory left: a table that holds one subtable many times (a DAG, which is
+ * not a cycle) would otherwise grow it without bound, in C, unhooked.
+ */
 static int
 modjson_encode(lua_State *L)
 {
+	struct lim *m = lim_of(L);
+	size_t room = lim_room(m) + 1;
 	struct conv_error err;
 	msgpack_sbuffer sb;
 	char why[sizeof err.path + sizeof err.what + 4];
@@ -67,13 +75,15 @@ modjson_encode(lua_State *L)
 
 	luaL_checkany(L, 1);
 	msgpack_sbuffer_init(&sb);
-	if (conv_pack(L, 1, "value", 0, &sb, &err) < 0)
+	if (conv_pack(L, 1, "value", room, &sb, &err) < 0) {
+		if (sb.size > room)
+			lim_overrun(m);
 		snprintf(why, sizeof why, "%s: %s", err.path, err.what);
-	else
+	} else
 		text = jmp_to_json(sb.data, sb.size, why, sizeof why);
 	msgpack_sbuffer_destroy(&sb);
 	if (text == NULL) {
-		lim_check(lim_of(L), L);
+		lim_check(m, L);
 		return luaL_error(L, "json.encode: %s", why);
 	}
 	return mod_push_free(L, text, strlen(text));

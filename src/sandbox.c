@@ -4,7 +4,9 @@
  * loadstring, dofile, loadfile, require, warn, string.dump. Uses Lua's
  * libraries, LPeg, and the mod_*.c modules.
  */
+#include <stdint.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -17,6 +19,8 @@
 #include "coro.h"
 #include "mod.h"
 #include "sandbox.h"
+
+static void modmath_patch(lua_State *, int);
 
 static const char *const base_kept[] = {
 	"assert", "collectgarbage", "error", "getmetatable", "ipairs", "next",
@@ -40,7 +44,7 @@ static const struct sbx_lib {
 	{ LUA_GNAME,		luaopen_base,		base_kept,	modbase_patch },
 	{ LUA_STRLIBNAME,	luaopen_string,		string_kept,	modstring_patch },
 	{ LUA_TABLIBNAME,	luaopen_table,		NULL,		NULL },
-	{ LUA_MATHLIBNAME,	luaopen_math,		NULL,		NULL },
+	{ LUA_MATHLIBNAME,	luaopen_math,		NULL,		modmath_patch },
 	{ LUA_UTF8LIBNAME,	luaopen_utf8,		NULL,		NULL },
 	{ LUA_COLIBNAME,	luaopen_coroutine,	NULL,		coro_patch },
 	{ "lpeg",		luaopen_lpeg,		NULL,		modlpeg_patch },
@@ -168,4 +172,42 @@ modlpeg_patch(lua_State *L, int idx)
 		lua_pop(L, 1);
 	}
 	lua_pop(L, 1);
+}
+
+/*
+ * math.randomseed(): with arguments, Lua's own; without, a seed from the
+ * kernel. Lua seeds from the time and the state's address, and both repeat
+ * when one process runs invocations one after another: an invocation could
+ * predict the numbers of the next (and the seed it returns tells where the
+ * state lives).
+ */
+static int
+modmath_randomseed(lua_State *L)
+{
+	uint64_t r[2];
+	int n = lua_gettop(L);
+
+	lua_pushvalue(L, lua_upvalueindex(1));	/* Lua's own */
+	lua_insert(L, 1);
+	if (n == 0) {
+		if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+			return luaL_error(L, "math.randomseed: no seed available");
+		lua_pushinteger(L, (lua_Integer)r[0]);
+		lua_pushinteger(L, (lua_Integer)r[1]);
+		n = 2;
+	}
+	lua_call(L, n, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* Every new state starts math.random from a seed of its own. */
+static void
+modmath_patch(lua_State *L, int idx)
+{
+	idx = lua_absindex(L, idx);
+	lua_getfield(L, idx, "randomseed");
+	lua_pushcclosure(L, modmath_randomseed, 1);
+	lua_pushvalue(L, -1);
+	lua_setfield(L, idx, "randomseed");
+	lua_call(L, 0, 0);
 }
