@@ -244,6 +244,7 @@ bench_invoke(const struct bench *b, struct inv_sandbox *sb,
 	t1 = bench_now(b->clock);
 	inv_run(sb, req, &out);
 	t2 = bench_now(b->clock);
+	inv_discard(sb);		/* after the answer, as a worker does */
 	if (b->inline_prepare) {
 		prepare = t1 - t0;
 		request = t2 - t0;

@@ -118,25 +118,33 @@ chan_recv(int fd, char **buf, size_t *len, int timeout_ms)
 	return 1;
 }
 
-/* A whole frame and one descriptor with it, in one sendmsg. */
+#define CHAN_MAX_FDS	2
+
+/* A whole frame and up to two descriptors with it, in one sendmsg. */
 int
-chan_send_fd(int fd, const char *frame, size_t n, int passfd, int flags)
+chan_send_fds(int fd, const char *frame, size_t n, const int *fds, int nfds,
+    int flags)
 {
 	union {
 		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
+		char		buf[CMSG_SPACE(CHAN_MAX_FDS * sizeof(int))];
 	} cm;
 	struct iovec iov = { (void *)frame, n };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-	    .msg_control = cm.buf, .msg_controllen = sizeof cm.buf };
+	    .msg_control = cm.buf,
+	    .msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int)) };
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 	ssize_t w;
 
+	if (nfds < 1 || nfds > CHAN_MAX_FDS) {
+		errno = EINVAL;
+		return -1;
+	}
 	memset(&cm, 0, sizeof cm);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &passfd, sizeof passfd);
+	c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
 	do
 		w = sendmsg(fd, &mh, MSG_NOSIGNAL | flags);
 	while (w < 0 && errno == EINTR);
@@ -147,13 +155,21 @@ chan_send_fd(int fd, const char *frame, size_t n, int passfd, int flags)
 	return 0;
 }
 
-/* The header of a frame, with the descriptor that came with it (-1: none). */
+static void
+chan_close_fds(int *fds, int *nfds)
+{
+	for (int i = 0; i < *nfds; i++)
+		close(fds[i]);
+	*nfds = 0;
+}
+
+/* The header of a frame, with the descriptors that came with it. */
 static int
-chan_recv_header(int fd, unsigned char *h, int *passfd)
+chan_recv_header(int fd, unsigned char *h, int *fds, int *nfds)
 {
 	union {
 		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
+		char		buf[CMSG_SPACE(CHAN_MAX_FDS * sizeof(int))];
 	} cm;
 	struct iovec iov = { h, PROTO_FRAME_HEADER };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
@@ -161,19 +177,31 @@ chan_recv_header(int fd, unsigned char *h, int *passfd)
 	struct cmsghdr *c;
 	ssize_t r;
 
-	*passfd = -1;
+	*nfds = 0;
 	do
 		r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
 	while (r < 0 && errno == EINTR);
 	if (r <= 0)
 		return r == 0 ? 0 : -1;
-	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)) && *passfd < 0)
-			memcpy(passfd, CMSG_DATA(c), sizeof *passfd);
-	if ((size_t)r < PROTO_FRAME_HEADER &&
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < k; i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+			if (*nfds < CHAN_MAX_FDS)
+				fds[(*nfds)++] = got;
+			else
+				close(got);	/* more than we take */
+		}
+	}
+	if ((mh.msg_flags & MSG_CTRUNC) || ((size_t)r < PROTO_FRAME_HEADER &&
 	    chan_read_all(fd, (char *)h + r, PROTO_FRAME_HEADER - (size_t)r,
-	    -1) <= 0) {
+	    -1) <= 0)) {
+		chan_close_fds(fds, nfds);
 		errno = EPROTO;
 		return -1;
 	}
@@ -181,14 +209,14 @@ chan_recv_header(int fd, unsigned char *h, int *passfd)
 }
 
 int
-chan_recv_fd(int fd, char **buf, size_t *len, int *passfd)
+chan_recv_fds(int fd, char **buf, size_t *len, int *fds, int *nfds)
 {
 	unsigned char h[PROTO_FRAME_HEADER];
 	uint32_t n;
 	int r;
 
 	*buf = NULL;
-	if ((r = chan_recv_header(fd, h, passfd)) <= 0)
+	if ((r = chan_recv_header(fd, h, fds, nfds)) <= 0)
 		return r;
 	n = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
 	    (uint32_t)h[2] << 8 | h[3];
@@ -196,9 +224,7 @@ chan_recv_fd(int fd, char **buf, size_t *len, int *passfd)
 	    chan_read_all(fd, *buf, n, -1) <= 0) {
 		free(*buf);
 		*buf = NULL;
-		if (*passfd >= 0)
-			close(*passfd);
-		*passfd = -1;
+		chan_close_fds(fds, nfds);
 		errno = EPROTO;
 		return -1;
 	}

@@ -17,9 +17,10 @@ int	chan_send(int, const char *, size_t);
  * (errno ETIMEDOUT after the timeout, EMSGSIZE over the cap). */
 int	chan_recv(int, char **, size_t *, int);
 
-/* The same, with one descriptor passed along (SCM_RIGHTS). flags may add
- * MSG_DONTWAIT. The receiver gets it with the frame, or -1 if none came. */
-int	chan_send_fd(int, const char *, size_t, int, int);
-int	chan_recv_fd(int, char **, size_t *, int *);
+/* The same, with one or two descriptors passed along (SCM_RIGHTS). flags
+ * may add MSG_DONTWAIT. The receiver gets them with the frame (fds holds
+ * room for two; *nfds says how many came). */
+int	chan_send_fds(int, const char *, size_t, const int *, int, int);
+int	chan_recv_fds(int, char **, size_t *, int *, int *);
 
 #endif

@@ -4,6 +4,8 @@
  * limits on every switch of coroutine, because a Lua hook is per coroutine.
  * Uses limit.c.
  */
+#include <string.h>
+
 #include <lauxlib.h>
 
 #include "coro.h"
@@ -144,6 +146,25 @@ coro_resume(lua_State *L)
 	return r + 1;
 }
 
+/* Prefix the error at the top with where the wrapper was called, as Lua's
+ * wrap does, but once: nested wraps would repeat the same place. */
+static void
+coro_add_where(lua_State *L)
+{
+	size_t wn, en;
+	const char *where, *err;
+
+	luaL_where(L, 1);
+	where = lua_tolstring(L, -1, &wn);
+	err = lua_tolstring(L, -2, &en);
+	if (wn == 0 || (en >= wn && memcmp(err, where, wn) == 0)) {
+		lua_pop(L, 1);
+		return;
+	}
+	lua_insert(L, -2);
+	lua_concat(L, 2);
+}
+
 static int
 coro_wrapped(lua_State *L)
 {
@@ -159,11 +180,8 @@ coro_wrapped(lua_State *L)
 		lua_xmove(co, L, 1);
 		lua_remove(L, -2);
 	}
-	if (status != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
-		luaL_where(L, 1);
-		lua_insert(L, -2);
-		lua_concat(L, 2);
-	}
+	if (status != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING)
+		coro_add_where(L);
 	return lua_error(L);
 }
 

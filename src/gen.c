@@ -140,6 +140,7 @@ master_reload(char *err, size_t len)
 		    "restart");
 	M.stats.reloads++;
 	gen_install(g);
+	bridge_reload();
 	log_info("reloaded %s: generation %u, %d pools, %zu rules",
 	    g->set.path, g->id, g->npools, g->rules.n);
 	return 0;

@@ -13,7 +13,9 @@
 
 #include "conv.h"
 #include "invoke.h"
+#include "mod.h"
 #include "mod_util.h"
+#include "rcache.h"
 #include "sandbox.h"
 
 #define INV_TRACE_FRAMES	8
@@ -75,6 +77,11 @@ inv_error_text(lua_State *L, int idx)
 			lua_pushfstring(L, "%f", (LUAI_UACNUMBER)lua_tonumber(L, idx));
 		return;
 	case LUA_TTABLE:
+		if (modcap_error_field(L, idx, "message")) {
+			if (lua_type(L, -1) == LUA_TSTRING)
+				return;
+			lua_pop(L, 1);
+		}
 		lua_pushliteral(L, "message");
 		if (lua_rawget(L, idx) == LUA_TSTRING)
 			return;
@@ -84,6 +91,20 @@ inv_error_text(lua_State *L, int idx)
 		lua_pushfstring(L, "(error object is a %s value)",
 		    luaL_typename(L, idx));
 	}
+}
+
+/* A capability error that reaches the top keeps its kind (denied, ...). */
+static void
+inv_note_kind(lua_State *L, struct lim *m)
+{
+	enum mb_kind k;
+
+	if (!modcap_error_field(L, 1, "kind"))
+		return;
+	if (lua_type(L, -1) == LUA_TSTRING &&
+	    kind_from_name(lua_tostring(L, -1), &k) == 0 && k != MB_OK)
+		m->raised = k;
+	lua_pop(L, 1);
 }
 
 /* Message handler: the error text and a short traceback of Lua frames. */
@@ -97,6 +118,7 @@ inv_msgh(lua_State *L)
 
 	if (m->hit != MB_OK)
 		return 1;
+	inv_note_kind(L, m);
 	m->trusted = 1;
 	luaL_buffinit(L, &b);		/* it may push a placeholder: first */
 	inv_error_text(L, 1);
@@ -143,6 +165,8 @@ inv_failed(lua_State *L, struct lim *m, int status, enum mb_kind kind,
 		inv_fail(o, MB_MEMORY, "out of memory");
 		return;
 	}
+	if (kind == MB_RUNTIME && m->raised != MB_OK)
+		kind = m->raised;
 	s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 	inv_fail(o, kind, "%s", s != NULL ? s : "error while reporting an error");
 }
@@ -184,7 +208,8 @@ inv_call(lua_State *L, struct lim *m, const struct inv_request *req,
 	int status;
 
 	lua_pushcfunction(L, inv_msgh);				/* 1 */
-	status = sbx_load(L, req->source, req->source_len, req->chunkname);
+	status = rcache_load(L, req->rule, req->source, req->source_len,
+	    req->chunkname);
 	if (status != LUA_OK)
 		return inv_failed(L, m, status, MB_SYNTAX, o), -1;
 	if ((status = lua_pcall(L, 0, 1, 1)) != LUA_OK)
@@ -255,11 +280,19 @@ inv_run(struct inv_sandbox *s, const struct inv_request *req,
 	}
 	o->counted = req->limits.instructions > 0;
 	o->instructions = m->counted;
+	o->calls = m->calls;
 	o->memory = m->peak;
 	o->cpu_ms = m->cpu_ms;
 	o->wall_ms = m->wall_ms;
 	o->log = m->log;
 	memset(&m->log, 0, sizeof m->log);
-	lua_close(L);
+}
+
+/* After the answer is out: the used state goes, off the request path. */
+void
+inv_discard(struct inv_sandbox *s)
+{
+	if (s->L != NULL)
+		lua_close(s->L);
 	s->L = NULL;
 }

@@ -34,6 +34,7 @@ struct inv_outcome {
 	msgpack_sbuffer		 result;	/* one msgpack value, when ok */
 	int			 counted;	/* instructions were counted */
 	uint64_t		 instructions;
+	uint64_t		 calls;		/* capability calls */
 	size_t			 memory;	/* peak bytes */
 	double			 cpu_ms, wall_ms;
 	struct lim_log		 log;
@@ -44,9 +45,11 @@ struct inv_sandbox {
 	struct lim		 lim;
 };
 
+/* A sandbox serves one invocation: prepare, run, discard. */
 int	inv_prepare(struct inv_sandbox *);
 void	inv_run(struct inv_sandbox *, const struct inv_request *,
 	    struct inv_outcome *);
+void	inv_discard(struct inv_sandbox *);
 void	inv_outcome_init(struct inv_outcome *);
 void	inv_outcome_free(struct inv_outcome *);
 void	inv_fail(struct inv_outcome *, enum mb_kind, const char *, ...)

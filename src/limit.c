@@ -29,6 +29,7 @@ lim_defaults(struct lim_config *c)
 	c->timeout_us = LIM_DEFAULT_TIMEOUT_US;
 	c->output = LIM_DEFAULT_OUTPUT;
 	c->log = LIM_DEFAULT_LOG;
+	c->calls = LIM_DEFAULT_CALLS;
 }
 
 void

@@ -26,6 +26,7 @@
 #define LIM_DEFAULT_TIMEOUT_US		(1000u * 1000u)
 #define LIM_DEFAULT_OUTPUT		(64u << 10)
 #define LIM_DEFAULT_LOG			(64u << 10)
+#define LIM_DEFAULT_CALLS		100	/* capability calls */
 #define LIM_MAX_DEPTH			64	/* nesting of values in and out */
 #define LIM_TRUSTED_RESERVE		(64u << 10)	/* for error messages */
 #define LIM_MAX_CSTACK			(1u << 20)	/* C stack a switch of
@@ -37,6 +38,7 @@ struct lim_config {
 	uint64_t	timeout_us;	/* wall clock, > 0 */
 	size_t		output;		/* bytes of the encoded result */
 	size_t		log;		/* bytes of log lines */
+	uint64_t	calls;		/* capability calls */
 };
 
 /* The invocation's log: entries of (uint32_t length, bytes), capped. */
@@ -51,6 +53,8 @@ struct lim {
 	struct lim_config	cfg;
 	struct lim_log		log;
 	int			nclose;		/* nested coroutine.close */
+	uint64_t		calls;		/* capability calls made */
+	enum mb_kind		raised;		/* kind of a capability error */
 	size_t			used;		/* bytes held by the state */
 	size_t			peak;
 	int			trusted;	/* trusted code may use the reserve */

@@ -18,6 +18,7 @@
 #include "proto.h"
 
 #define LINK_READ_CHUNK	(64u << 10)
+#define LINK_MAX_FDS	64
 
 struct link {
 	int			 fd;
@@ -36,6 +37,9 @@ struct link {
 	int			 paused;
 	int			 eof, eof_told;
 	const char		*why;
+	int			 want_fds;	/* descriptors may come */
+	int			 fds[LINK_MAX_FDS];	/* received, not taken */
+	int			 nfds;
 };
 
 static void link_on_read(evutil_socket_t, short, void *);
@@ -76,6 +80,8 @@ link_new(struct event_base *base, int fd, enum link_mode mode, size_t max,
 static void
 link_destroy(struct link *l)
 {
+	for (int i = 0; i < l->nfds; i++)
+		close(l->fds[i]);
 	event_free(l->rev);
 	event_free(l->wev);
 	evbuffer_free(l->out);
@@ -116,6 +122,61 @@ int
 link_fd(const struct link *l)
 {
 	return l->fd;
+}
+
+void
+link_accept_fds(struct link *l)
+{
+	l->want_fds = 1;
+}
+
+/* The oldest descriptor received and not yet taken, or -1. */
+int
+link_pop_fd(struct link *l)
+{
+	int fd;
+
+	if (l->nfds == 0)
+		return -1;
+	fd = l->fds[0];
+	memmove(l->fds, l->fds + 1, (size_t)--l->nfds * sizeof l->fds[0]);
+	return fd;
+}
+
+/* read(2), or recvmsg(2) keeping the descriptors that come along. */
+static ssize_t
+link_read(struct link *l, char *p, size_t n)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(8 * sizeof(int))];
+	} cm;
+	struct iovec iov = { p, n };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cm.buf, .msg_controllen = sizeof cm.buf };
+	struct cmsghdr *c;
+	ssize_t r;
+
+	if (!l->want_fds)
+		return read(l->fd, p, n);
+	if ((r = recvmsg(l->fd, &mh, MSG_CMSG_CLOEXEC)) <= 0)
+		return r;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < k; i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+			if (l->nfds < LINK_MAX_FDS)
+				l->fds[l->nfds++] = got;
+			else
+				close(got);
+		}
+	}
+	return r;
 }
 
 size_t
@@ -261,7 +322,7 @@ link_on_read(evutil_socket_t fd, short what, void *ud)
 			link_close(l, "out of memory");
 			return;
 		}
-		r = read(l->fd, l->in + l->inlen, LINK_READ_CHUNK);
+		r = link_read(l, l->in + l->inlen, LINK_READ_CHUNK);
 		err = r < 0 ? errno : 0;
 		if (r > 0)
 			l->inlen += (size_t)r;

@@ -40,5 +40,9 @@ void		 link_pause(struct link *, int);
 void		 link_close(struct link *, const char *);
 void		 link_close_after_flush(struct link *);
 int		 link_fd(const struct link *);
+/* Keep descriptors passed with SCM_RIGHTS; a message callback takes the
+ * ones that came with its message, oldest first. */
+void		 link_accept_fds(struct link *);
+int		 link_pop_fd(struct link *);
 
 #endif

@@ -57,6 +57,7 @@ struct worker {
 	uint64_t		 invocations;
 	struct event		*deadline;
 	int			 killed;	/* by us: no crash to count */
+	int			 retire;	/* once its invocation is done */
 	struct timespec		 idle_since;
 	TAILQ_ENTRY(worker)	 in_pool;
 	TAILQ_ENTRY(worker)	 in_all;
@@ -120,6 +121,9 @@ struct master {
 	unsigned		 next_gen;
 	struct link		*spawner;
 	pid_t			 spawner_pid;
+	struct link		*broker;
+	pid_t			 broker_pid;
+	char			 conf_path[4096];	/* for the broker */
 	int			 exe_fd;	/* our binary, for the spawner */
 	uid_t			 worker_uid;
 	gid_t			 worker_gid;
@@ -160,6 +164,16 @@ void		 job_fail(struct job *, enum mb_kind, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 void		 job_done(struct job *, const struct msg_result *);
 unsigned	 master_jobs_open(void);
+int		 master_exec_self(char *const [], pid_t *);	/* mbd.c */
+
+/* bridge.c: the master's side of the broker protocol */
+int		 bridge_start(void);
+int		 bridge_attach(struct worker *, int);
+void		 bridge_begin(struct worker *, const struct job *, uint64_t);
+void		 bridge_end(struct worker *, const struct job *);
+void		 bridge_reload(void);
+void		 pool_violation(uint64_t, const char *, size_t);
+void		 pool_retire_worker(struct worker *);
 void		 master_jobs_changed(void);	/* mbd.c */
 
 #endif

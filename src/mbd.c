@@ -24,6 +24,7 @@
 #include "log.h"
 #include "master.h"
 #include "rpc.h"
+#include "broker.h"
 #include "spawner.h"
 
 #ifndef MB_SYSCONFDIR
@@ -160,7 +161,9 @@ mbd_worker_identity(const struct settings *s)
 	M.worker_uid = pw->pw_uid;
 	M.worker_gid = pw->pw_gid;
 	if (s->chroot[0] != '\0') {
-		snprintf(M.chroot, sizeof M.chroot, "%s", s->chroot);
+		if (strlen(s->chroot) >= sizeof M.chroot)
+			mbd_fatal("chroot %s: path too long", s->chroot);
+		memcpy(M.chroot, s->chroot, strlen(s->chroot) + 1);
 		return;
 	}
 	snprintf(M.chroot, sizeof M.chroot, "/tmp/moonboxd-empty-XXXXXX");
@@ -204,22 +207,22 @@ static const struct link_ops mbd_spawner_ops = {
 	mbd_spawner_message, NULL, mbd_spawner_closed
 };
 
-/* The spawner is this binary again, executed afresh: a clean image. */
-static int
-mbd_start_spawner(void)
+/* A helper process (the spawner, the broker): this binary again, executed
+ * afresh so it starts from a clean image, with its channel on HELPER_FD.
+ * Returns our end of the channel, or -1. */
+int
+master_exec_self(char *const argv[], pid_t *pid)
 {
-	static char *const argv[] = { "moonboxd", SPAWNER_ARG, NULL };
 	static char *const envp[] = { NULL };
 	int sv[2];
-	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
-	if ((pid = fork()) < 0) {
+	if ((*pid = fork()) < 0) {
 		close(sv[0]), close(sv[1]);
 		return -1;
 	}
-	if (pid == 0) {
+	if (*pid == 0) {
 		if (dup2(sv[1], SPAWNER_FD) < 0)
 			_exit(127);
 		close_range(SPAWNER_FD + 1, (unsigned)M.exe_fd - 1, 0);
@@ -228,8 +231,18 @@ mbd_start_spawner(void)
 		_exit(127);
 	}
 	close(sv[1]);
-	M.spawner_pid = pid;
-	M.spawner = link_new(M.base, sv[0], LINK_FRAMED, PROTO_FRAME_MAX,
+	return sv[0];
+}
+
+static int
+mbd_start_spawner(void)
+{
+	static char *const argv[] = { "moonboxd", SPAWNER_ARG, NULL };
+	int fd = master_exec_self(argv, &M.spawner_pid);
+
+	if (fd < 0)
+		return -1;
+	M.spawner = link_new(M.base, fd, LINK_FRAMED, PROTO_FRAME_MAX,
 	    &mbd_spawner_ops, NULL);
 	return M.spawner != NULL ? 0 : -1;
 }
@@ -267,6 +280,10 @@ mbd_reap(void)
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		if (pid == M.spawner_pid) {
 			M.spawner_pid = 0;
+			continue;
+		}
+		if (pid == M.broker_pid) {
+			M.broker_pid = 0;
 			continue;
 		}
 		pool_reap(pid, st);
@@ -454,6 +471,8 @@ main(int argc, char **argv)
 
 	if (argc == 2 && strcmp(argv[1], SPAWNER_ARG) == 0)
 		spawner_main(SPAWNER_FD);
+	if (argc == 3 && strcmp(argv[1], BROKER_ARG) == 0)
+		broker_main(SPAWNER_FD, argv[2]);
 	mbd_parse(argc, argv, &o);
 	log_init("moonboxd", 1, o.debug ? LOG_LV_DEBUG : LOG_LV_INFO);
 	TAILQ_INIT(&M.old);
@@ -462,6 +481,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "moonboxd: %s\n", err);
 		return 1;
 	}
+	snprintf(M.conf_path, sizeof M.conf_path, "%s", g->set.path);
 	if (o.check) {
 		printf("moonboxd: %s is valid: %d pools, %zu rules\n",
 		    g->set.path, g->npools, g->rules.n);
@@ -484,6 +504,8 @@ main(int argc, char **argv)
 	mbd_events();
 	if (mbd_start_spawner() < 0)
 		mbd_fatal("cannot start the spawner: %s", strerror(errno));
+	if (bridge_start() < 0)
+		mbd_fatal("cannot start the broker: %s", strerror(errno));
 	gen_install(g);
 	if (rpc_listen(lfd, RPC_CLIENT) < 0 || rpc_listen(cfd, RPC_CONTROL) < 0)
 		mbd_fatal("cannot listen: %s", strerror(errno));

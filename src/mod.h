@@ -16,5 +16,11 @@ int	modjson_open(lua_State *);
 int	modb64_open(lua_State *);
 int	modcrypto_open(lua_State *);
 int	modre_open(lua_State *);
+void	modcap_install(lua_State *);
+const char *modtostr_tolstring(lua_State *, int, size_t *);
+void	modtostr_patch_base(lua_State *, int);
+void	modtostr_patch_string(lua_State *, int);
+void	modcap_set_channel(int);
+int	modcap_error_field(lua_State *, int, const char *);
 
 #endif

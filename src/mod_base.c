@@ -22,7 +22,7 @@ modbase_print(lua_State *L)
 
 	luaL_buffinit(L, &b);
 	for (int i = 1; i <= n; i++) {
-		luaL_tolstring(L, i, NULL);
+		modtostr_tolstring(L, i, NULL);
 		if (i > 1)
 			luaL_addchar(&b, '\t');
 		luaL_addvalue(&b);
@@ -63,6 +63,7 @@ modbase_setmetatable(lua_State *L)
 {
 	int t = lua_type(L, 2);
 
+	luaL_checktype(L, 1, LUA_TTABLE);	/* errors name us, not '?' */
 	luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
 	if (t == LUA_TTABLE) {
 		lua_pushliteral(L, "__gc");
@@ -142,6 +143,7 @@ void
 modbase_patch(lua_State *L, int idx)
 {
 	idx = lua_absindex(L, idx);
+	modtostr_patch_base(L, idx);
 	lua_pushcfunction(L, modbase_print);
 	lua_setfield(L, idx, "print");
 	lua_pushcfunction(L, modbase_collectgarbage);

@@ -134,26 +134,27 @@ msg_invoke_pack(msgpack_sbuffer *sb, const struct inv_request *req)
 	msg_pack_bytes(&pk, req->source, req->source_len, 0);
 	msg_pack_bytes(&pk, req->input != NULL ? req->input : "",
 	    req->input != NULL ? req->input_len : 0, 1);
-	msgpack_pack_array(&pk, 5);
+	msgpack_pack_array(&pk, 6);
 	msgpack_pack_uint64(&pk, l->memory);
 	msgpack_pack_uint64(&pk, l->instructions);
 	msgpack_pack_uint64(&pk, l->timeout_us);
 	msgpack_pack_uint64(&pk, l->output);
 	msgpack_pack_uint64(&pk, l->log);
+	msgpack_pack_uint64(&pk, l->calls);
 	return msg_finish(sb);
 }
 
 static int
 msg_limits_decode(struct mpr *r, struct lim_config *l)
 {
-	uint64_t v[5];
+	uint64_t v[6];
 	uint32_t n;
 
 	if (mpr_array(r, &n) < 0)
 		return -1;
-	if (n != 5)
+	if (n != 6)
 		return msg_fail(r, "limits have the wrong number of fields");
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if (mpr_uint(r, &v[i]) < 0)
 			return -1;
 	if (v[0] == 0 || v[0] > SIZE_MAX / 4 || v[2] == 0 ||
@@ -164,6 +165,7 @@ msg_limits_decode(struct mpr *r, struct lim_config *l)
 	l->timeout_us = v[2];
 	l->output = (size_t)v[3];
 	l->log = (size_t)v[4];
+	l->calls = v[5];
 	return 0;
 }
 
@@ -430,6 +432,193 @@ msg_spawn_failed_decode(struct mpr *r, uint64_t *worker, struct msg_span *why)
 {
 	if (msg_open(r, PROTO_SP_FAILED, 2) < 0 || mpr_uint(r, worker) < 0 ||
 	    mpr_str(r, &why->p, &why->n) < 0)
+		return -1;
+	return mpr_end(r);
+}
+
+/* ATTACH, BEGIN, END, RELOAD (master -> broker) */
+
+void
+msg_attach_pack(msgpack_sbuffer *sb, uint64_t worker, const char *pool)
+{
+	msgpack_packer pk;
+
+	msg_begin(sb, &pk, PROTO_BR_ATTACH, 2);
+	msgpack_pack_uint64(&pk, worker);
+	msg_pack_cstr(&pk, pool);
+	msg_finish(sb);
+}
+
+int
+msg_attach_decode(struct mpr *r, uint64_t *worker, char *pool, size_t len)
+{
+	if (msg_open(r, PROTO_BR_ATTACH, 2) < 0 || mpr_uint(r, worker) < 0 ||
+	    msg_cstr(r, pool, len) < 0)
+		return -1;
+	return mpr_end(r);
+}
+
+void
+msg_br_begin_pack(msgpack_sbuffer *sb, const struct msg_br_begin *b)
+{
+	msgpack_packer pk;
+
+	msg_begin(sb, &pk, PROTO_BR_BEGIN, 5);
+	msgpack_pack_uint64(&pk, b->worker);
+	msg_pack_cstr(&pk, b->invocation);
+	msg_pack_cstr(&pk, b->rule);
+	msgpack_pack_uint64(&pk, b->calls);
+	msgpack_pack_uint64(&pk, b->deadline_ms);
+	msg_finish(sb);
+}
+
+int
+msg_br_begin_decode(struct mpr *r, struct msg_br_begin *b)
+{
+	if (msg_open(r, PROTO_BR_BEGIN, 5) < 0 ||
+	    mpr_uint(r, &b->worker) < 0 ||
+	    msg_cstr(r, b->invocation, sizeof b->invocation) < 0 ||
+	    msg_cstr(r, b->rule, sizeof b->rule) < 0 ||
+	    mpr_uint(r, &b->calls) < 0 || mpr_uint(r, &b->deadline_ms) < 0)
+		return -1;
+	return mpr_end(r);
+}
+
+void
+msg_br_end_pack(msgpack_sbuffer *sb, uint64_t worker, const char *inv)
+{
+	msgpack_packer pk;
+
+	msg_begin(sb, &pk, PROTO_BR_END, 2);
+	msgpack_pack_uint64(&pk, worker);
+	msg_pack_cstr(&pk, inv);
+	msg_finish(sb);
+}
+
+int
+msg_br_end_decode(struct mpr *r, uint64_t *worker, char *inv, size_t len)
+{
+	if (msg_open(r, PROTO_BR_END, 2) < 0 || mpr_uint(r, worker) < 0 ||
+	    msg_cstr(r, inv, len) < 0)
+		return -1;
+	return mpr_end(r);
+}
+
+void
+msg_br_reload_pack(msgpack_sbuffer *sb)
+{
+	msgpack_packer pk;
+
+	msg_begin(sb, &pk, PROTO_BR_RELOAD, 0);
+	msg_finish(sb);
+}
+
+int
+msg_br_reload_decode(struct mpr *r)
+{
+	if (msg_open(r, PROTO_BR_RELOAD, 0) < 0)
+		return -1;
+	return mpr_end(r);
+}
+
+/* VIOLATION, RELOADED (broker -> master) */
+
+void
+msg_violation_pack(msgpack_sbuffer *sb, uint64_t worker, const char *why)
+{
+	msgpack_packer pk;
+
+	msg_begin(sb, &pk, PROTO_BR_VIOLATION, 2);
+	msgpack_pack_uint64(&pk, worker);
+	msg_pack_cstr(&pk, why);
+	msg_finish(sb);
+}
+
+int
+msg_violation_decode(struct mpr *r, uint64_t *worker, struct msg_span *why)
+{
+	if (msg_open(r, PROTO_BR_VIOLATION, 2) < 0 || mpr_uint(r, worker) < 0 ||
+	    mpr_str(r, &why->p, &why->n) < 0)
+		return -1;
+	return mpr_end(r);
+}
+
+void
+msg_reloaded_pack(msgpack_sbuffer *sb, int ok, const char *why)
+{
+	msgpack_packer pk;
+
+	msg_begin(sb, &pk, PROTO_BR_RELOADED, 2);
+	if (ok)
+		msgpack_pack_true(&pk);
+	else
+		msgpack_pack_false(&pk);
+	msg_pack_cstr(&pk, why);
+	msg_finish(sb);
+}
+
+int
+msg_reloaded_decode(struct mpr *r, int *ok, struct msg_span *why)
+{
+	if (msg_open(r, PROTO_BR_RELOADED, 2) < 0 || mpr_bool(r, ok) < 0 ||
+	    mpr_str(r, &why->p, &why->n) < 0)
+		return -1;
+	return mpr_end(r);
+}
+
+/* CAP_CALL (worker -> broker), CAP_REPLY (broker -> worker): the caller
+ * packs the arguments or the value between begin and msg_finish. */
+
+void
+msg_cap_call_begin(msgpack_sbuffer *sb, msgpack_packer *pk, uint64_t seq,
+    const char *cap, const char *method, uint32_t nargs)
+{
+	msg_begin(sb, pk, PROTO_CAP_CALL, 4);
+	msgpack_pack_uint64(pk, seq);
+	msg_pack_cstr(pk, cap);
+	msg_pack_cstr(pk, method);
+	msgpack_pack_array(pk, nargs);
+}
+
+int
+msg_cap_call_decode(struct mpr *r, struct msg_cap_call *c)
+{
+	if (msg_open(r, PROTO_CAP_CALL, 4) < 0 || mpr_uint(r, &c->seq) < 0 ||
+	    msg_cstr(r, c->cap, sizeof c->cap) < 0 ||
+	    msg_cstr(r, c->method, sizeof c->method) < 0)
+		return -1;
+	if (mpr_array(r, &c->nargs) < 0)
+		return -1;
+	c->args.p = (const char *)r->p;
+	for (uint32_t i = 0; i < c->nargs; i++)
+		if (mpr_skip(r, MPR_MAX_DEPTH) < 0)
+			return -1;
+	c->args.n = (size_t)(r->p - (const unsigned char *)c->args.p);
+	return mpr_end(r);
+}
+
+void
+msg_cap_reply_begin(msgpack_sbuffer *sb, msgpack_packer *pk, uint64_t seq,
+    enum mb_kind kind, const char *message)
+{
+	msg_begin(sb, pk, PROTO_CAP_REPLY, 4);
+	msgpack_pack_uint64(pk, seq);
+	msg_pack_cstr(pk, kind_name(kind));
+	msg_pack_cstr(pk, message);
+}
+
+int
+msg_cap_reply_decode(struct mpr *r, struct msg_cap_reply *c)
+{
+	char kind[32];
+
+	if (msg_open(r, PROTO_CAP_REPLY, 4) < 0 || mpr_uint(r, &c->seq) < 0 ||
+	    msg_cstr(r, kind, sizeof kind) < 0)
+		return -1;
+	if (kind_from_name(kind, &c->kind) < 0)
+		return msg_fail(r, "unknown error kind");
+	if (mpr_str(r, &c->message.p, &c->message.n) < 0 ||
+	    mpr_raw(r, MPR_MAX_DEPTH, &c->value.p, &c->value.n) < 0)
 		return -1;
 	return mpr_end(r);
 }

@@ -46,6 +46,29 @@ struct msg_spawn {
 	uint64_t	 address_space, cpu_seconds;
 };
 
+struct msg_br_begin {
+	uint64_t	 worker;
+	char		 invocation[PROTO_ID_MAX + 1];
+	char		 rule[PROTO_NAME_MAX + 1];
+	uint64_t	 calls;
+	uint64_t	 deadline_ms;
+};
+
+struct msg_cap_call {
+	uint64_t	 seq;
+	char		 cap[32];
+	char		 method[32];
+	struct msg_span	 args;		/* nargs values, each validated */
+	uint32_t	 nargs;
+};
+
+struct msg_cap_reply {
+	uint64_t	 seq;
+	enum mb_kind	 kind;
+	struct msg_span	 message;
+	struct msg_span	 value;		/* one value */
+};
+
 /* Start and finish a frame in sb: the length prefix is patched in. */
 void	msg_begin(msgpack_sbuffer *, msgpack_packer *, enum proto_type, int);
 int	msg_finish(msgpack_sbuffer *);
@@ -76,5 +99,24 @@ void	msg_spawned_pack(msgpack_sbuffer *, uint64_t, uint64_t);
 int	msg_spawned_decode(struct mpr *, uint64_t *, uint64_t *);
 void	msg_spawn_failed_pack(msgpack_sbuffer *, uint64_t, const char *);
 int	msg_spawn_failed_decode(struct mpr *, uint64_t *, struct msg_span *);
+
+void	msg_attach_pack(msgpack_sbuffer *, uint64_t, const char *);
+int	msg_attach_decode(struct mpr *, uint64_t *, char *, size_t);
+void	msg_br_begin_pack(msgpack_sbuffer *, const struct msg_br_begin *);
+int	msg_br_begin_decode(struct mpr *, struct msg_br_begin *);
+void	msg_br_end_pack(msgpack_sbuffer *, uint64_t, const char *);
+int	msg_br_end_decode(struct mpr *, uint64_t *, char *, size_t);
+void	msg_br_reload_pack(msgpack_sbuffer *);
+int	msg_br_reload_decode(struct mpr *);
+void	msg_violation_pack(msgpack_sbuffer *, uint64_t, const char *);
+int	msg_violation_decode(struct mpr *, uint64_t *, struct msg_span *);
+void	msg_reloaded_pack(msgpack_sbuffer *, int, const char *);
+int	msg_reloaded_decode(struct mpr *, int *, struct msg_span *);
+void	msg_cap_call_begin(msgpack_sbuffer *, msgpack_packer *, uint64_t,
+	    const char *, const char *, uint32_t);
+int	msg_cap_call_decode(struct mpr *, struct msg_cap_call *);
+void	msg_cap_reply_begin(msgpack_sbuffer *, msgpack_packer *, uint64_t,
+	    enum mb_kind, const char *);
+int	msg_cap_reply_decode(struct mpr *, struct msg_cap_reply *);
 
 #endif

@@ -208,7 +208,7 @@ worker_next(struct worker *w)
 {
 	struct pool *p = w->pool;
 
-	if (p->gen->retired || (p->conf->recycle > 0 &&
+	if (p->gen->retired || w->retire || (p->conf->recycle > 0 &&
 	    w->invocations >= p->conf->recycle)) {
 		if (!p->gen->retired)
 			p->stats->recycled++;
@@ -239,6 +239,7 @@ wk_result(struct worker *w, const char *buf, size_t len)
 	evtimer_del(w->deadline);
 	w->job = NULL;
 	w->invocations++;
+	bridge_end(w, j);
 	job_done(j, &m);
 	worker_next(w);
 }
@@ -312,6 +313,7 @@ worker_on_deadline(evutil_socket_t fd, short what, void *ud)
 
 	(void)fd, (void)what;
 	w->job = NULL;
+	bridge_end(w, j);
 	worker_kill(w);
 	w->pool->stats->kills++;
 	w->pool->stats->restarts++;
@@ -327,7 +329,7 @@ worker_on_deadline(evutil_socket_t fd, short what, void *ud)
 }
 
 static int
-worker_send_spawn(struct worker *w, int theirs)
+worker_send_spawn(struct worker *w, const int *theirs)
 {
 	const struct pool_conf *c = w->pool->conf;
 	struct msg_spawn m = { 0 };
@@ -344,45 +346,71 @@ worker_send_spawn(struct worker *w, int theirs)
 	m.cpu_seconds = c->worker_cpu_s;
 	msgpack_sbuffer_init(&sb);
 	msg_spawn_pack(&sb, &m);
-	r = M.spawner == NULL ? -1 : chan_send_fd(link_fd(M.spawner), sb.data,
-	    sb.size, theirs, MSG_DONTWAIT);
+	r = M.spawner == NULL ? -1 : chan_send_fds(link_fd(M.spawner), sb.data,
+	    sb.size, theirs, 2, MSG_DONTWAIT);
 	msgpack_sbuffer_destroy(&sb);
 	return r;
+}
+
+/* Two channels for a new worker: to us, and to the broker (whose end goes
+ * to the broker now; if it cannot take it, the worker's capability calls
+ * fail until it is replaced). The spawner gets the worker's ends. */
+static int
+worker_channels(struct worker *w, int *mine, int *theirs)
+{
+	int sv[2], bv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, bv) < 0) {
+		close(sv[0]), close(sv[1]);
+		return -1;
+	}
+	if (bridge_attach(w, bv[0]) < 0)
+		log_warn("worker %llu of pool %s starts without a broker: %s",
+		    (unsigned long long)w->id, w->pool->conf->name,
+		    strerror(errno));
+	close(bv[0]);
+	*mine = sv[0];
+	theirs[0] = sv[1];
+	theirs[1] = bv[1];
+	return 0;
 }
 
 static int
 worker_spawn(struct pool *p)
 {
 	struct worker *w = calloc(1, sizeof *w);
-	int sv[2] = { -1, -1 };
+	int mine = -1, theirs[2] = { -1, -1 };
 
-	if (w == NULL || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-	    sv) < 0) {
-		free(w);
+	if (w == NULL)
 		return -1;
-	}
 	w->id = ++M.next_worker;
 	w->pool = p;
 	w->state = WS_DYING;	/* not live until spawning */
+	if (worker_channels(w, &mine, theirs) < 0) {
+		free(w);
+		return -1;
+	}
 	w->deadline = evtimer_new(M.base, worker_on_deadline, w);
-	w->link = link_new(M.base, sv[0], LINK_FRAMED, PROTO_FRAME_MAX,
+	w->link = link_new(M.base, mine, LINK_FRAMED, PROTO_FRAME_MAX,
 	    &worker_link_ops, w);
 	if (w->deadline == NULL || w->link == NULL ||
-	    worker_send_spawn(w, sv[1]) < 0) {
+	    worker_send_spawn(w, theirs) < 0) {
 		log_err("cannot start a worker for pool %s: %s", p->conf->name,
 		    strerror(errno));
 		if (w->link != NULL)
 			link_close(w->link, "spawn failed");
 		else
-			close(sv[0]);
-		close(sv[1]);
+			close(mine);
+		close(theirs[0]), close(theirs[1]);
 		if (w->deadline != NULL)
 			event_free(w->deadline);
 		free(w);
 		p->stats->spawn_failures++;
 		return -1;
 	}
-	close(sv[1]);
+	close(theirs[0]), close(theirs[1]);
 	p->gen->refs++;
 	TAILQ_INSERT_TAIL(&p->workers, w, in_pool);
 	TAILQ_INSERT_TAIL(&M.all, w, in_all);
@@ -549,6 +577,7 @@ worker_gone(struct worker *w, int status)
 
 		if (rs != NULL)
 			rs->kills++;
+		bridge_end(w, j);
 		log_warn("rule %s (pool %s) took its worker down: %s; "
 		    "invocation %s", j->rule, p->conf->name, how, j->id);
 		job_fail(j, MB_KILLED, "the worker running the rule was %s",
@@ -617,8 +646,10 @@ pool_dispatch(struct worker *w, struct job *j)
 	req.limits = j->limits;
 	req.limits.timeout_us = left_us;
 	msgpack_sbuffer_init(&sb);
+	bridge_begin(w, j, left_us);
 	if (msg_invoke_pack(&sb, &req) < 0 || link_send(w->link, sb.data,
 	    sb.size) < 0) {
+		bridge_end(w, j);
 		msgpack_sbuffer_destroy(&sb);
 		job_fail(j, MB_INTERNAL, "cannot send the invocation to a "
 		    "worker");
@@ -802,4 +833,26 @@ pool_free(struct pool *p)
 	if (p->respawn != NULL)
 		event_free(p->respawn);
 	p->respawn = NULL;
+}
+
+/* Retire a worker now if it is not running anything, else after. */
+void
+pool_retire_worker(struct worker *w)
+{
+	if (w->state == WS_BUSY)
+		w->retire = 1;
+	else if (state_is_live(w->state))
+		worker_retire(w);
+}
+
+/* The broker says this worker broke its protocol. */
+void
+pool_violation(uint64_t id, const char *why, size_t len)
+{
+	struct worker *w = worker_by_id(id);
+	char msg[256];
+
+	snprintf(msg, sizeof msg, "on its broker channel: %.*s", (int)len, why);
+	if (w != NULL && w->state != WS_DYING)
+		worker_violation(w, msg);
 }

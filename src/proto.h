@@ -12,6 +12,8 @@
  * Numbering: the hundreds say who sends to whom.
  *   1xx master -> worker	2xx worker -> master
  *   3xx master -> spawner	4xx spawner -> master
+ *   5xx master -> broker	6xx broker -> master
+ *   7xx worker -> broker	8xx broker -> worker
  *
  * The client protocol (msgpack-RPC on the daemon's sockets) is not framed
  * this way; its methods are in rpc.c and moonboxd(8).
@@ -28,8 +30,8 @@ enum proto_type {
 	/*
 	 * master -> worker: run one invocation.
 	 * [100, id:str, rule:str, source:str, input:bin (one msgpack value;
-	 *  empty: nil), limits:[memory, instructions, timeout_us, output, log]
-	 *  (all uint)]
+	 *  empty: nil), limits:[memory, instructions, timeout_us, output, log,
+	 *  calls] (all uint)]
 	 * Reply: PROTO_WK_RESULT with the same id. Permitted only when the
 	 * worker is idle (it has sent READY or its last RESULT).
 	 */
@@ -61,8 +63,9 @@ enum proto_type {
 	PROTO_WK_FAILED = 202,
 
 	/*
-	 * master -> spawner: start a worker. One descriptor travels with it
-	 * (SCM_RIGHTS): the worker's end of its master channel.
+	 * master -> spawner: start a worker. Two descriptors travel with it
+	 * (SCM_RIGHTS): the worker's ends of its master channel and of its
+	 * broker channel.
 	 * [300, worker:uint, pool:str, uid:uint, gid:uint, chroot:str,
 	 *  address_space:uint, cpu_seconds:uint]
 	 * Reply: PROTO_SP_SPAWNED. uid, gid and chroot apply only when the
@@ -83,6 +86,64 @@ enum proto_type {
 	 * [401, worker:uint, message:str]
 	 */
 	PROTO_SP_FAILED = 401,
+
+	/*
+	 * master -> broker: a worker is coming; its channel travels with the
+	 * message (SCM_RIGHTS). Everything arriving on that channel is from
+	 * this worker of this pool.
+	 * [500, worker:uint, pool:str]
+	 */
+	PROTO_BR_ATTACH = 500,
+
+	/*
+	 * master -> broker: the worker starts an invocation. Capability calls
+	 * on its channel are now this invocation's, until END.
+	 * [501, worker:uint, invocation:str, rule:str, calls:uint (limit),
+	 *  deadline_ms:uint (what is left of it)]
+	 * Sent before the worker is given PROTO_WK_INVOKE.
+	 */
+	PROTO_BR_BEGIN = 501,
+
+	/*
+	 * master -> broker: the invocation ended (answered or its worker
+	 * killed). Calls after this are out of phase.
+	 * [502, worker:uint, invocation:str]
+	 */
+	PROTO_BR_END = 502,
+
+	/*
+	 * master -> broker: read the policy, the secrets and the settings
+	 * again (SIGHUP). Reply: PROTO_BR_RELOADED.
+	 * [503]
+	 */
+	PROTO_BR_RELOAD = 503,
+
+	/*
+	 * broker -> master: a worker broke the protocol on its broker
+	 * channel (garbage, an out-of-phase call); the master kills it.
+	 * [600, worker:uint, message:str]
+	 */
+	PROTO_BR_VIOLATION = 600,
+
+	/*
+	 * broker -> master: the outcome of PROTO_BR_RELOAD.
+	 * [601, ok:bool, message:str]
+	 */
+	PROTO_BR_RELOADED = 601,
+
+	/*
+	 * worker -> broker: a capability call of the running invocation.
+	 * [700, seq:uint, capability:str, method:str, args:array]
+	 * Reply: PROTO_CAP_REPLY with the same seq. One call at a time.
+	 */
+	PROTO_CAP_CALL = 700,
+
+	/*
+	 * broker -> worker: the answer to PROTO_CAP_CALL.
+	 * [800, seq:uint, kind:str ("ok" or an error kind), message:str,
+	 *  value:any]
+	 */
+	PROTO_CAP_REPLY = 800,
 };
 
 #endif

@@ -73,7 +73,7 @@ static int
 runner_spawn(struct runner *rn, const struct lim_config *l,
     struct inv_outcome *o)
 {
-	struct worker_config wc = { 0 };
+	struct worker_config wc = { .broker = -1 };
 	int sv[2];
 
 	wc.contain.address_space = runner_address_space(l);

@@ -35,6 +35,22 @@ static const char *const string_kept[] = {
 	NULL
 };
 
+/* Lua 5.4's own math; Debian's build adds 5.2's deprecated functions
+ * (atan2, cosh, pow, ...), which a rule should not come to depend on. */
+static const char *const math_kept[] = {
+	"abs", "acos", "asin", "atan", "ceil", "cos", "deg", "exp", "floor",
+	"fmod", "huge", "log", "max", "maxinteger", "min", "mininteger",
+	"modf", "pi", "rad", "random", "randomseed", "sin", "sqrt", "tan",
+	"tointeger", "type", "ult", NULL
+};
+
+/* LPeg without its debugging dumps (pcode, ptree print to stdout). */
+static const char *const lpeg_kept[] = {
+	"B", "C", "Carg", "Cb", "Cc", "Cf", "Cg", "Cmt", "Cp", "Cs", "Ct",
+	"P", "R", "S", "V", "locale", "match", "setmaxstack", "type",
+	"version", NULL
+};
+
 static const struct sbx_lib {
 	const char		*name;		/* global name */
 	lua_CFunction		 open;
@@ -44,10 +60,10 @@ static const struct sbx_lib {
 	{ LUA_GNAME,		luaopen_base,		base_kept,	modbase_patch },
 	{ LUA_STRLIBNAME,	luaopen_string,		string_kept,	modstring_patch },
 	{ LUA_TABLIBNAME,	luaopen_table,		NULL,		NULL },
-	{ LUA_MATHLIBNAME,	luaopen_math,		NULL,		modmath_patch },
+	{ LUA_MATHLIBNAME,	luaopen_math,		math_kept,	modmath_patch },
 	{ LUA_UTF8LIBNAME,	luaopen_utf8,		NULL,		NULL },
 	{ LUA_COLIBNAME,	luaopen_coroutine,	NULL,		coro_patch },
-	{ "lpeg",		luaopen_lpeg,		NULL,		modlpeg_patch },
+	{ "lpeg",		luaopen_lpeg,		lpeg_kept,	modlpeg_patch },
 	{ "re",			modre_open,		NULL,		NULL },
 	{ "json",		modjson_open,		NULL,		NULL },
 	{ "base64",		modb64_open,		NULL,		NULL },
@@ -93,6 +109,7 @@ sbx_open_all(lua_State *L)
 			sbx_filter(L, -1, lib->kept);
 		lua_pop(L, 1);
 	}
+	modcap_install(L);
 	return 0;
 }
 
@@ -148,7 +165,7 @@ sbx_load(lua_State *L, const char *src, size_t len, const char *chunkname)
 void
 modstring_patch(lua_State *L, int idx)
 {
-	(void)idx;
+	modtostr_patch_string(L, idx);
 	lua_pushliteral(L, "");
 	if (lua_getmetatable(L, -1)) {
 		lua_pushliteral(L, "string");

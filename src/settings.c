@@ -33,6 +33,11 @@ set_defaults(struct settings *s)
 	s->max_pending_output = 64u << 20;
 	s->drain_us = 10u * 1000 * 1000;
 	s->log_level = LOG_LV_INFO;
+	snprintf(s->state, sizeof s->state, "/var/lib/moonbox");
+	s->kv_size = 1u << 30;
+	s->kv_port = 6379;
+	s->http_timeout_us = 10ull * 1000 * 1000;
+	s->http_max_response = 1u << 20;
 }
 
 /* Argument i as a path, made absolute against the file's directory. */
@@ -109,6 +114,84 @@ SET_PATH_KEY(set_control, control)
 SET_PATH_KEY(set_rules, rules)
 SET_PATH_KEY(set_policy, policy)
 SET_PATH_KEY(set_chroot, chroot)
+SET_PATH_KEY(set_state, state)
+SET_PATH_KEY(set_secrets, secrets)
+SET_PATH_KEY(set_audit, audit)
+
+/* kv lmdb | kv redis ADDRESS [PORT] (an address starting with / is a
+ * unix socket) */
+static int
+set_kv(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	struct set_ctx *c = ud;
+	struct settings *s = c->s;
+	const char *which;
+	uint64_t port;
+
+	if (conf_str(e, st, 0, &which) < 0)
+		return -1;
+	if (strcmp(which, "lmdb") == 0) {
+		if (st->nargs != 1)
+			return conf_fail_arg(e, st, 0, "lmdb takes no address");
+		s->kv_redis = 0;
+		return 0;
+	}
+	if (strcmp(which, "redis") != 0)
+		return conf_fail_arg(e, st, 0, "expected lmdb or redis");
+	if (st->nargs < 2)
+		return conf_fail(e, st->line, st->col, "'kv redis' needs an "
+		    "address: a host name or a unix socket path");
+	if (conf_str(e, st, 1, &which) < 0)
+		return -1;
+	snprintf(s->kv_address, sizeof s->kv_address, "%s", which);
+	if (st->nargs == 3) {
+		if (conf_count(e, st, 2, &port) < 0)
+			return -1;
+		if (port == 0 || port > 65535)
+			return conf_fail_arg(e, st, 2, "expected a port");
+		s->kv_port = (int)port;
+	}
+	s->kv_redis = 1;
+	return 0;
+}
+
+static int
+set_kv_size(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	struct set_ctx *c = ud;
+
+	if (conf_size(e, st, 0, &c->s->kv_size) < 0)
+		return -1;
+	if (c->s->kv_size < (1u << 20))
+		return conf_fail_arg(e, st, 0, "must be at least 1M");
+	return 0;
+}
+
+static int
+set_http_timeout(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	struct set_ctx *c = ud;
+
+	if (conf_time(e, st, 0, &c->s->http_timeout_us) < 0)
+		return -1;
+	if (c->s->http_timeout_us < 1000 ||
+	    c->s->http_timeout_us > 600ull * 1000000)
+		return conf_fail_arg(e, st, 0, "must be from 1ms to 10m");
+	return 0;
+}
+
+static int
+set_http_max_response(void *ud, const struct conf_stmt *st,
+    struct conf_err *e)
+{
+	struct set_ctx *c = ud;
+
+	if (conf_size(e, st, 0, &c->s->http_max_response) < 0)
+		return -1;
+	if (c->s->http_max_response > (16u << 20))
+		return conf_fail_arg(e, st, 0, "at most 16M");
+	return 0;
+}
 
 static int
 set_user(void *ud, const struct conf_stmt *st, struct conf_err *e)
@@ -206,6 +289,13 @@ static const struct conf_key settings_keys[] = {
 	{ "max-pending",	1, 1, 0, set_max_pending },
 	{ "drain",		1, 1, 0, set_drain },
 	{ "log-level",		1, 1, 0, set_log_level },
+	{ "state",		1, 1, 0, set_state },
+	{ "kv",			1, 3, 0, set_kv },
+	{ "kv-size",		1, 1, 0, set_kv_size },
+	{ "secrets",		1, 1, 0, set_secrets },
+	{ "audit",		1, 1, 0, set_audit },
+	{ "http-timeout",	1, 1, 0, set_http_timeout },
+	{ "http-max-response",	1, 1, 0, set_http_max_response },
 	{ NULL, 0, 0, 0, NULL }
 };
 
@@ -228,5 +318,9 @@ settings_load(const char *path, struct settings *s, char *err, size_t len)
 		return -1;
 	r = conf_apply(f.stmts, f.nstmts, settings_keys, &c, &e);
 	conf_free(&f);
+	if (r == 0 && s->audit[0] == '\0' &&
+	    (size_t)snprintf(s->audit, sizeof s->audit, "%s/audit.log",
+	    s->state) >= sizeof s->audit)
+		return conf_fail(&e, 0, 0, "state: path too long");
 	return r;
 }

@@ -30,6 +30,16 @@ struct settings {
 	size_t		 max_pending_output;	/* per connection */
 	uint64_t	 drain_us;
 	enum log_level	 log_level;
+	/* The broker's: */
+	char		 state[PATH_MAX];	/* kv store, audit log */
+	int		 kv_redis;		/* 0: LMDB under state/kv */
+	char		 kv_address[PATH_MAX];	/* redis host or socket */
+	int		 kv_port;
+	size_t		 kv_size;		/* LMDB map size */
+	char		 secrets[PATH_MAX];	/* "": no secrets */
+	char		 audit[PATH_MAX];
+	uint64_t	 http_timeout_us;	/* most one request may take */
+	size_t		 http_max_response;
 };
 
 int	settings_load(const char *, struct settings *, char *, size_t);

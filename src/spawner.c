@@ -25,14 +25,16 @@ sp_send(int chan, msgpack_sbuffer *sb)
 }
 
 static void __attribute__((noreturn))
-sp_worker(int chan, const struct msg_spawn *m, int wfd)
+sp_worker(int chan, const struct msg_spawn *m, const int *fds)
 {
 	struct worker_config wc = { 0 };
+	int keep[2] = { fds[0], fds[1] };
 
 	close(chan);
-	wc.chan = wfd;
-	wc.contain.keep_fds = &wc.chan;
-	wc.contain.nkeep = 1;
+	wc.chan = fds[0];
+	wc.broker = fds[1];
+	wc.contain.keep_fds = keep;
+	wc.contain.nkeep = 2;
 	wc.contain.address_space = (size_t)m->address_space;
 	wc.contain.cpu_seconds = (unsigned)m->cpu_seconds;
 	wc.contain.uid = (uid_t)m->uid;
@@ -43,13 +45,13 @@ sp_worker(int chan, const struct msg_spawn *m, int wfd)
 
 /* The middle process: fork the worker, say its pid, leave. */
 static void __attribute__((noreturn))
-sp_middle(int chan, const struct msg_spawn *m, int wfd)
+sp_middle(int chan, const struct msg_spawn *m, const int *fds)
 {
 	msgpack_sbuffer sb;
 	pid_t w = fork();
 
 	if (w == 0)
-		sp_worker(chan, m, wfd);
+		sp_worker(chan, m, fds);
 	msgpack_sbuffer_init(&sb);
 	if (w < 0)
 		msg_spawn_failed_pack(&sb, m->worker, strerror(errno));
@@ -60,15 +62,16 @@ sp_middle(int chan, const struct msg_spawn *m, int wfd)
 }
 
 static void
-sp_spawn(int chan, const struct msg_spawn *m, int wfd)
+sp_spawn(int chan, const struct msg_spawn *m, const int *fds)
 {
 	msgpack_sbuffer sb;
 	pid_t mid = fork();
 	int st;
 
 	if (mid == 0)
-		sp_middle(chan, m, wfd);
-	close(wfd);
+		sp_middle(chan, m, fds);
+	close(fds[0]);
+	close(fds[1]);
 	if (mid < 0) {
 		msgpack_sbuffer_init(&sb);
 		msg_spawn_failed_pack(&sb, m->worker, strerror(errno));
@@ -92,17 +95,17 @@ spawner_main(int chan)
 		struct mpr r;
 		char *buf;
 		size_t len;
-		int wfd, got = chan_recv_fd(chan, &buf, &len, &wfd);
+		int fds[2], nfds, got = chan_recv_fds(chan, &buf, &len, fds, &nfds);
 
 		if (got <= 0)
 			_exit(got == 0 ? 0 : 1);	/* the master is gone */
 		mpr_init(&r, buf, len);
-		if (msg_spawn_decode(&r, &m) < 0 || wfd < 0) {
+		if (msg_spawn_decode(&r, &m) < 0 || nfds != 2) {
 			fprintf(stderr, "moonboxd: spawner: bad request: %s\n",
-			    r.err != NULL ? r.err : "no descriptor");
+			    r.err != NULL ? r.err : "not two descriptors");
 			_exit(1);
 		}
 		free(buf);
-		sp_spawn(chan, &m, wfd);
+		sp_spawn(chan, &m, fds);
 	}
 }

@@ -13,6 +13,7 @@
 
 #include "chan.h"
 #include "invoke.h"
+#include "mod.h"
 #include "mpr.h"
 #include "msg.h"
 #include "worker.h"
@@ -95,6 +96,7 @@ wk_invoke(struct wk *w, const char *buf, size_t len)
 	wk_pack_result(w, m.id, &out);
 	inv_outcome_free(&out);
 	wk_send(w);
+	inv_discard(&w->sb);
 	if (wk_should_retire(w))
 		wk_exit(WK_EXIT_DONE);
 	if (inv_prepare(&w->sb) < 0)	/* the next one, ahead */
@@ -146,6 +148,7 @@ worker_main(const struct worker_config *cfg)
 		wk_send(&w);
 		wk_exit(WK_EXIT_SANDBOX);
 	}
+	modcap_set_channel(cfg->broker);
 	msg_ready_pack(&w.out);
 	wk_send(&w);
 	for (;;) {

@@ -10,6 +10,7 @@
 
 struct worker_config {
 	int			 chan;		/* to the master */
+	int			 broker;	/* to the broker; -1: none */
 	struct contain_config	 contain;	/* keep_fds holds chan */
 };
 

@@ -95,6 +95,7 @@ run_rules(void)
 		if (inv_prepare(&sb) < 0)
 			return 1;
 		inv_run(&sb, &r, &o);
+		inv_discard(&sb);
 		if (o.kind != expect[i]) {
 			char line[512];
 			int n = snprintf(line, sizeof line, "rule %d: %s: %s\n",

@@ -29,8 +29,10 @@ main(int argc, char **argv)
 
 		inv_outcome_init(&out);
 		runopt_request(&opt, &req);
-		if (runopt_rule(argv[i], &req, store, &out) == 0)
+		if (runopt_rule(argv[i], &req, store, &out) == 0) {
 			inv_run(&sb, &req, &out);
+			inv_discard(&sb);
+		}
 		if (sb.L == NULL && inv_prepare(&sb) < 0)	/* ahead */
 			return 3;
 		text = report_json(&out);
