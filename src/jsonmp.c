@@ -28,7 +28,9 @@ jmp_pack(msgpack_packer *pk, json_t *j, int depth, char *err, size_t len)
 	json_t *v;
 	size_t i;
 
-	if (depth > LIM_MAX_DEPTH)
+	/* Count containers, as conv.c and mpr.c do: the 65th nested one is
+	 * refused even when empty, and a scalar inside the 64th is fine. */
+	if ((json_is_array(j) || json_is_object(j)) && depth >= LIM_MAX_DEPTH)
 		return jmp_fail(err, len, "nesting is deeper than 64 levels");
 	switch (json_typeof(j)) {
 	case JSON_NULL:
