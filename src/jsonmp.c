@@ -47,16 +47,18 @@ jmp_pack(msgpack_packer *pk, json_t *j, int depth, char *err, size_t len)
 		return msgpack_pack_str_with_body(pk, json_string_value(j),
 		    json_string_length(j));
 	case JSON_ARRAY:
-		msgpack_pack_array(pk, json_array_size(j));
+		if (msgpack_pack_array(pk, json_array_size(j)) < 0)
+			return -1;
 		json_array_foreach(j, i, v)
 			if (jmp_pack(pk, v, depth + 1, err, len) < 0)
 				return -1;
 		return 0;
 	case JSON_OBJECT:
-		msgpack_pack_map(pk, json_object_size(j));
+		if (msgpack_pack_map(pk, json_object_size(j)) < 0)
+			return -1;
 		json_object_foreach(j, key, v) {
-			msgpack_pack_str_with_body(pk, key, strlen(key));
-			if (jmp_pack(pk, v, depth + 1, err, len) < 0)
+			if (msgpack_pack_str_with_body(pk, key, strlen(key)) < 0 ||
+			    jmp_pack(pk, v, depth + 1, err, len) < 0)
 				return -1;
 		}
 		return 0;
@@ -80,6 +82,7 @@ jmp_from_json(const char *text, size_t n, msgpack_sbuffer *sb, char *err,
 		return -1;
 	}
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	snprintf(err, len, "out of memory");	/* msgpack-c's only failure */
 	r = jmp_pack(&pk, j, 0, err, len);
 	json_decref(j);
 	return r < 0 ? -1 : 0;
