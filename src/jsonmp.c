@@ -170,6 +170,27 @@ jmp_entries_free(struct jmp_entry *e, uint32_t n)
 	free(e);
 }
 
+/* Sorted keys that print the same (the integer 1 and the string "1" of one
+ * Lua table) would keep only one value, and which one would depend on the
+ * sort: refuse them. */
+static int
+jmp_entries_unique(const struct jmp_entry *e, uint32_t n, char *err,
+    size_t len)
+{
+	for (uint32_t i = 1; i < n; i++) {
+		if (jmp_entry_cmp(&e[i - 1], &e[i]) != 0)
+			continue;
+		if (e[i].klen <= 32)
+			snprintf(err, len, "the key \"%s\" appears twice "
+			    "(integer keys become strings in JSON)", e[i].key);
+		else
+			snprintf(err, len, "a key appears twice (integer keys "
+			    "become strings in JSON)");
+		return -1;
+	}
+	return 0;
+}
+
 /* An object with its keys in byte order, so the same value always prints
  * the same text (a signature over json.encode's output holds). */
 static json_t *
@@ -194,6 +215,10 @@ jmp_tree_map(struct mpr *r, uint32_t n, int depth, int *digits, char *err,
 		}
 	}
 	qsort(e, n, sizeof *e, jmp_entry_cmp);
+	if (jmp_entries_unique(e, n, err, len) < 0) {
+		jmp_entries_free(e, n);
+		return jmp_tree_fail(o, NULL, 0, NULL);
+	}
 	for (i = 0; i < n; i++) {
 		struct mpr vr;
 
