@@ -279,8 +279,11 @@ mpr_raw(struct mpr *r, int maxdepth, const char **p, size_t *n)
 
 	mpr_scan_init(&s);
 	st = mpr_scan(&s, r->p, (size_t)(r->end - r->p), maxdepth, &len);
-	if (st <= 0)
-		return mpr_fail(r, st == 0 ? "value is truncated" : s.err);
+	if (st < 0)
+		return mpr_fail(r, s.err);
+	if (st == 0)	/* as mpr_next says it */
+		return mpr_fail(r, r->p == r->end ? "message too short" :
+		    "value is truncated");
 	*p = (const char *)r->p;
 	*n = len;
 	r->p += len;
