@@ -64,6 +64,18 @@ conv_utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
+/* The first bytes of valid UTF-8 text, at most max, cut between characters:
+ * the path goes into messages that must stay valid UTF-8 (JSON). */
+static int
+conv_utf8_prefix(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return (int)n;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return (int)max;
+}
+
 /* Append a path step for the key at the top of the stack; return the old
  * length to restore. */
 static size_t
@@ -71,9 +83,10 @@ conv_path_push(struct conv_out *o, int keyidx)
 {
 	size_t old = strlen(o->path), room = o->pathlen - old;
 	lua_State *L = o->L;
+	int r;
 
 	if (lua_type(L, keyidx) == LUA_TNUMBER && lua_isinteger(L, keyidx)) {
-		snprintf(o->path + old, room, "[%lld]",
+		r = snprintf(o->path + old, room, "[%lld]",
 		    (long long)lua_tointeger(L, keyidx));
 	} else if (lua_type(L, keyidx) == LUA_TSTRING) {
 		size_t n;
@@ -85,15 +98,20 @@ conv_path_push(struct conv_out *o, int keyidx)
 			    (k[i] >= 'A' && k[i] <= 'Z') ||
 			    (k[i] >= '0' && k[i] <= '9') || k[i] == '_';
 		if (ident)
-			snprintf(o->path + old, room, ".%.*s", (int)n, k);
+			r = snprintf(o->path + old, room, ".%.*s", (int)n, k);
+		else if (conv_utf8_valid(k, n))
+			r = snprintf(o->path + old, room, "[\"%.*s\"]",
+			    conv_utf8_prefix(k, n, 32), k);
 		else
-			snprintf(o->path + old, room, "[\"%.*s\"]",
-			    (int)(n > 32 ? 32 : n), conv_utf8_valid(k, n) ?
-			    k : "?");
+			r = snprintf(o->path + old, room, "[\"?\"]");
 	} else {
-		snprintf(o->path + old, room, "[%s]",
+		r = snprintf(o->path + old, room, "[%s]",
 		    luaL_typename(L, keyidx));
 	}
+	/* A full buffer may have cut a character in two: drop its bytes. */
+	for (size_t n = o->pathlen - 1; r >= 0 && (size_t)r >= room && n > old &&
+	    !conv_utf8_valid(o->path + old, n - old); n--)
+		o->path[n - 1] = '\0';
 	return old;
 }
 
