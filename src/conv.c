@@ -2,7 +2,7 @@
  * conv.c: Lua values to msgpack and back. The walk out uses raw access and
  * only ancestors for cycle detection (nesting is capped), so it runs no rule
  * code, allocates nothing in the Lua state and cannot raise a Lua error.
- * Uses msgpack-c.
+ * In a sandbox it stops at the sandbox's limits (limit.h). Uses msgpack-c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +19,7 @@ struct conv_out {
 	msgpack_packer		 pk;
 	msgpack_sbuffer		*sb;
 	size_t			 limit;
+	struct lim		*m;		/* the sandbox's, or NULL */
 	const void		*ancestors[LIM_MAX_DEPTH + 1];
 	char			*path;
 	size_t			 pathlen;
@@ -117,15 +118,41 @@ conv_path_push(struct conv_out *o, int keyidx)
 
 static int conv_pack_value(struct conv_out *, int, int);
 
+/* The limits of the sandbox that owns L, if L is a sandbox's state. */
+static struct lim *
+conv_lim(lua_State *L)
+{
+	void *ud;
+
+	return lua_getallocf(L, &ud) == lim_alloc ? ud : NULL;
+}
+
+/*
+ * Stop at the output limit; in a sandbox, also at its deadline and, with no
+ * output limit, at its memory limit: a table holding the same subtable twice
+ * at each of 40 levels packs to 2^40 copies, in C where neither the count
+ * hook nor the allocator sees it.
+ */
 static int
 conv_check_size(struct conv_out *o)
 {
+	const struct lim *m = o->m;
 	char what[96];
 
 	if (o->limit > 0 && o->sb->size > o->limit) {
 		snprintf(what, sizeof what,
 		    "value is larger than the output limit of %zu bytes",
 		    o->limit);
+		return conv_fail(o, what);
+	}
+	if (m == NULL)
+		return 0;
+	if (m->expired)
+		return conv_fail(o, "the deadline passed while converting");
+	if (o->limit == 0 && (m->used > m->cfg.memory ||
+	    o->sb->size > m->cfg.memory - m->used)) {
+		snprintf(what, sizeof what, "value is larger than the memory "
+		    "limit of %zu bytes leaves room for", m->cfg.memory);
 		return conv_fail(o, what);
 	}
 	return 0;
@@ -285,6 +312,7 @@ conv_pack(lua_State *L, int idx, const char *root, size_t limit,
 	o.L = L;
 	o.sb = sb;
 	o.limit = limit;
+	o.m = conv_lim(L);
 	o.err = err;
 	o.path = err->path;
 	o.pathlen = sizeof err->path;
