@@ -63,6 +63,21 @@ report_line(const char *s, size_t n)
 	return j;
 }
 
+/* The error object. Its message may quote a file name or a rule's error
+ * value, any bytes: json_pack would fail on bad UTF-8 and drop the object. */
+static json_t *
+report_error(const struct inv_outcome *o)
+{
+	json_t *e = json_object();
+
+	if (e == NULL)
+		return NULL;
+	json_object_set_new(e, "kind", json_string(kind_name(o->kind)));
+	json_object_set_new(e, "message",
+	    report_line(o->message, strlen(o->message)));
+	return e;
+}
+
 static json_t *
 report_ms(double ms, int *digits)
 {
@@ -93,8 +108,7 @@ report_json(struct inv_outcome *o)
 	if (o->kind == MB_OK)
 		json_object_set_new(top, "result", result);
 	else
-		json_object_set_new(top, "error", json_pack("{s:s,s:s}",
-		    "kind", kind_name(o->kind), "message", o->message));
+		json_object_set_new(top, "error", report_error(o));
 	json_object_set_new(usage, "instructions", o->counted ?
 	    json_integer((json_int_t)o->instructions) : json_null());
 	json_object_set_new(usage, "memory", json_integer((json_int_t)o->memory));
