@@ -15,6 +15,9 @@
 
 #define RUNOPT_MAX_SOURCE	(1u << 20)	/* a rule file */
 #define RUNOPT_MAX_INPUT	(16u << 20)	/* an input document */
+/* limit.c adds its reserve for error messages to the memory limit: keep the
+ * sum far from SIZE_MAX. 1 TiB is more than any rule gets. */
+#define RUNOPT_MAX_MEMORY	((size_t)1 << 40)
 
 enum {
 	OPT_INPUT = 'i', OPT_INPUT_FILE = 'f', OPT_MEMORY = 'm',
@@ -135,8 +138,10 @@ runopt_one(struct runopt *o, int c, const char *name, const char *arg)
 		free(text);
 		return c;
 	case OPT_MEMORY:
-		if (units_size(arg, &o->limits.memory) < 0 || o->limits.memory == 0)
-			return runopt_bad(name, arg, "expected a size like 16M");
+		if (units_size(arg, &o->limits.memory) < 0 ||
+		    o->limits.memory == 0 || o->limits.memory > RUNOPT_MAX_MEMORY)
+			return runopt_bad(name, arg,
+			    "expected a size like 16M, at most 1024G");
 		return 0;
 	case OPT_INSTRUCTIONS:
 		if (units_count(arg, &o->limits.instructions) < 0)
