@@ -66,6 +66,7 @@ runopt_slurp(const char *path, size_t max, size_t *len)
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	char *buf = NULL;
 	size_t cap = 0, n = 0;
+	int nomem = 0;
 
 	if (f == NULL)
 		return NULL;
@@ -76,8 +77,10 @@ runopt_slurp(const char *path, size_t max, size_t *len)
 			cap = cap ? cap * 2 : 4096;
 			if (cap > max + 1)
 				cap = max + 1;
-			if ((p = realloc(buf, cap + 1)) == NULL)
+			if ((p = realloc(buf, cap + 1)) == NULL) {
+				nomem = 1;	/* not a short file */
 				break;
+			}
 			buf = p;
 		}
 		size_t r = fread(buf + n, 1, cap - n, f);
@@ -85,8 +88,8 @@ runopt_slurp(const char *path, size_t max, size_t *len)
 		if (r == 0 || n > max)
 			break;
 	}
-	if (ferror(f) || n > max || buf == NULL) {
-		int e = n > max ? EFBIG : errno ? errno : EIO;
+	if (ferror(f) || n > max || nomem) {
+		int e = n > max ? EFBIG : nomem ? ENOMEM : errno ? errno : EIO;
 
 		free(buf);
 		buf = NULL;
