@@ -157,8 +157,11 @@ runopt_one(struct runopt *o, int c, const char *name, const char *arg)
 		o->limits.timeout_us = v;
 		return 0;
 	case OPT_OUTPUT_LIMIT:
-		if (units_size(arg, &o->limits.output) < 0)
-			return runopt_bad(name, arg, "expected a size like 64K");
+		/* 0 would mean no limit to conv.c: no result is 0 bytes. */
+		if (units_size(arg, &o->limits.output) < 0 ||
+		    o->limits.output == 0)
+			return runopt_bad(name, arg,
+			    "expected a size like 64K, above 0");
 		return 0;
 	case OPT_LOG_LIMIT:
 		if (units_size(arg, &o->limits.log) < 0)
