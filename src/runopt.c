@@ -186,6 +186,26 @@ runopt_one(struct runopt *o, int c, const char *name, const char *arg)
 	}
 }
 
+/* getopt_long's '?': a long option unknown or ambiguous (optopt 0), one
+ * given a value it takes none (optopt its code), or a short option (none
+ * exist). Name what the user typed. */
+static int
+runopt_unknown(char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (strncmp(arg, "--", 2) != 0)
+		fprintf(stderr, "moonbox: bad_request: unknown option -%c; "
+		    "see moonbox run --help\n", optopt);
+	else if (optopt != 0)
+		fprintf(stderr, "moonbox: bad_request: %.*s takes no value\n",
+		    (int)strcspn(arg, "="), arg);
+	else
+		fprintf(stderr, "moonbox: bad_request: unknown option %s; "
+		    "see moonbox run --help\n", arg);
+	return -1;
+}
+
 int
 runopt_parse(int argc, char **argv, struct runopt *o)
 {
@@ -204,6 +224,8 @@ runopt_parse(int argc, char **argv, struct runopt *o)
 			    "value\n", argv[optind - 1]);
 			return -1;
 		}
+		if (c == '?')
+			return runopt_unknown(argv);
 		if (runopt_one(o, c, name, optarg) < 0)
 			return -1;
 	}
