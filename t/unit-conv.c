@@ -315,6 +315,9 @@ static const char *const json_docs[] = {
 	"[1,1.0,2,2.5]", "{\"A\":4,\"a\":2,\"aa\":3,\"b\":1}",
 	"{\"\":1,\"1\":2,\"x y\":3}",
 	"{\"items\":[{\"id\":1,\"tags\":[\"x\"]},{\"id\":2,\"tags\":[]}]}",
+	/* Each real with its own fewest digits, whatever its neighbours need. */
+	"[0.1,0.30000000000000004,5e-324,9007199254740992.0,0.5,1e300]",
+	"{\"a\":0.1,\"b\":[1.7976931348623157e308,{\"c\":2.5}]}",
 };
 
 static void
