@@ -122,8 +122,10 @@ report_log(FILE *f, const struct inv_outcome *o)
 	const char *s;
 	size_t at = 0, n;
 
-	while (lim_log_next(&m, &at, &s, &n))
-		fprintf(f, "%.*s\n", (int)n, s);
+	while (lim_log_next(&m, &at, &s, &n)) {
+		fwrite(s, 1, n, f);	/* "%.*s" would stop at a NUL */
+		fputc('\n', f);
+	}
 	if (o->log.dropped > 0)
 		fprintf(f, "moonbox: %u log lines dropped over the log limit\n",
 		    o->log.dropped);

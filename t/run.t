@@ -475,6 +475,8 @@ $r = run_rule($talk);
 is_deeply($r->{res}{log}, [ 'one', "two\t2\tnil\ttrue" ], 'with --json, each print is one log entry');
 $r = run_rule(rule('return function() print("caf\u{e9} \255") return 1 end'));
 is_deeply($r->{res}{log}, [ 'caf?? ?' ], 'a log line that is not UTF-8 shows its high bytes as ?');
+$r = run_rule(rule('return function() print("a\0b") return 1 end'), plain());
+is($r->{err}, "a\0b\n", 'a log line with a NUL byte is written whole on stderr');
 my $chatty = rule('return function() for i = 1, 10 do print(string.rep("y", 10)) end return true end');
 $r = run_rule($chatty, '--log-limit', '35');
 is(scalar @{ $r->{res}{log} }, 3, 'log lines over --log-limit are dropped (3 of 10 fit in 35 bytes)');
