@@ -909,6 +909,11 @@ sample(unsigned c, unsigned char *b, enum mpr_type *type, size_t *head)
 	return 0;	/* 0xc1 */
 }
 
+static const char *const type_names[] = {
+	"nil", "bool", "int", "uint", "float", "str", "bin", "array", "map",
+	"ext"
+};
+
 static void
 test_format_bytes(void)
 {
@@ -931,8 +936,8 @@ test_format_bytes(void)
 		mpr_init(&r, b, n);
 		st = mpr_next(&r, &it);
 		ok(st == 0 && it.type == type &&
-		    (size_t)(r.p - b) == head, "0x%02x reads as an item of "
-		    "type %d taking %zu bytes", c, (int)type, head);
+		    (size_t)(r.p - b) == head, "0x%02x reads as %s taking %zu "
+		    "bytes", c, type_names[type], head);
 		mpr_init(&r, b, n);
 		ok(mpr_skip(&r, DEPTH) == 0 && mpr_end(&r) == 0,
 		    "0x%02x: a whole %zu-byte value is skipped, nothing left",
