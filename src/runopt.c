@@ -186,20 +186,33 @@ runopt_one(struct runopt *o, int c, const char *name, const char *arg)
 	}
 }
 
+static const struct option *
+runopt_by_val(int val)
+{
+	for (const struct option *p = runopt_longopts; p->name != NULL; p++)
+		if (p->val == val)
+			return p;
+	return NULL;
+}
+
 /* getopt_long's '?': a long option unknown or ambiguous (optopt 0), one
- * given a value it takes none (optopt its code), or a short option (none
- * exist). Name what the user typed. */
+ * given a value it takes none (optopt its code, argv[optind - 1] its
+ * --name=value), or a short option (none exist; optopt the letter, and
+ * argv[optind - 1] is not its word inside a cluster). Name what was typed. */
 static int
 runopt_unknown(char **argv)
 {
 	const char *arg = argv[optind - 1];
+	const struct option *lo = optopt != 0 ? runopt_by_val(optopt) : NULL;
+	size_t n = strcspn(arg, "=");
 
-	if (strncmp(arg, "--", 2) != 0)
+	if (lo != NULL && strncmp(arg, "--", 2) == 0 && arg[n] == '=' &&
+	    strncmp(lo->name, arg + 2, n - 2) == 0)
+		fprintf(stderr, "moonbox: bad_request: --%s takes no value\n",
+		    lo->name);
+	else if (optopt != 0)
 		fprintf(stderr, "moonbox: bad_request: unknown option -%c; "
 		    "see moonbox run --help\n", optopt);
-	else if (optopt != 0)
-		fprintf(stderr, "moonbox: bad_request: %.*s takes no value\n",
-		    (int)strcspn(arg, "="), arg);
 	else
 		fprintf(stderr, "moonbox: bad_request: unknown option %s; "
 		    "see moonbox run --help\n", arg);

@@ -301,6 +301,9 @@ like($r->{err}, qr/^moonbox: bad_request: unknown option --bogus/,
 $r = run_rule($echo, plain('-x'));
 like($r->{err}, qr/^moonbox: bad_request: unknown option -x/,
     'an unknown short option is a bad_request naming it');
+$r = run_rule($echo, plain('--stats', '-xy'));
+like($r->{err}, qr/^moonbox: bad_request: unknown option -x/,
+    'an unknown short option in a cluster is named, not the option before it');
 $r = run_rule($echo, plain('--json=yes'));
 like($r->{err}, qr/^moonbox: bad_request: --json takes no value/,
     'a flag given a value is a bad_request');
