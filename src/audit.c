@@ -107,11 +107,10 @@ audit_redact(const struct br_worker *w, char *text)
 static json_t *
 audit_args(const struct br_call *c)
 {
-	int digits = 17;
 	json_t *j = NULL;
 
 	if (c->args.size > 0)
-		j = jmp_tree(c->args.data, c->args.size, &digits, NULL, 0);
+		j = jmp_tree(c->args.data, c->args.size, NULL, 0);
 	return j != NULL ? j : json_object();
 }
 
@@ -141,7 +140,7 @@ audit_record(const struct br_call *c, enum mb_kind k, const char *msg)
 	    "duration_ms", audit_ms(c),
 	    "bytes_in", (json_int_t)c->bytes_in,
 	    "bytes_out", (json_int_t)c->bytes_out);
-	if (o == NULL || (text = jmp_dump(o, 6)) == NULL) {
+	if (o == NULL || (text = jmp_dump(o)) == NULL) {
 		json_decref(o);
 		B.audit_broken = 1;
 		log_err("broker: cannot build an audit record; refusing calls");

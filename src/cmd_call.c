@@ -3,7 +3,6 @@
  * moonboxd, printed as `moonbox run` prints it. Uses libmoonbox
  * (client.c), runopt.c for the shared options, and jansson.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "jsonmp.h"
 #include "kind.h"
 #include "moonbox.h"
+#include "report.h"
 #include "runopt.h"
 
 #define CALL_DEFAULT_SOCKET	"/run/moonbox/moonbox.sock"
@@ -73,50 +73,36 @@ call_options(const struct runopt *o, struct mb_options *mo)
 		mo->log = l->log;
 }
 
-/* Milliseconds to the microsecond, printed with no more digits than that
- * needs. */
 static json_t *
-call_ms(double ms, int *digits)
-{
-	double r = round(ms * 1000) / 1000;
-	int d = jmp_digits(r);
-
-	if (d > *digits)
-		*digits = d;
-	return json_real(r);
-}
-
-static json_t *
-call_usage_json(const struct mb_result *r, int *digits)
+call_usage_json(const struct mb_result *r)
 {
 	return json_pack("{s:o,s:I,s:o,s:o,s:o,s:I}",
 	    "instructions", r->usage.counted ?
 	    json_integer((json_int_t)r->usage.instructions) : json_null(),
 	    "memory", (json_int_t)r->usage.memory,
-	    "cpu_ms", call_ms(r->usage.cpu_ms, digits),
-	    "wall_ms", call_ms(r->usage.wall_ms, digits),
-	    "queue_ms", call_ms(r->usage.queue_ms, digits),
+	    "cpu_ms", report_ms(r->usage.cpu_ms),
+	    "wall_ms", report_ms(r->usage.wall_ms),
+	    "queue_ms", report_ms(r->usage.queue_ms),
 	    "log_dropped", (json_int_t)r->usage.log_dropped);
 }
 
-/* The --json object of moonbox run, plus the invocation id. The value is
- * spliced in as the daemon's text, so its reals keep their digits. */
+/* The --json object of moonbox run, plus the invocation id; the value is
+ * spliced in as the daemon's text. */
 static void
 call_print_json(const struct mb_result *r)
 {
 	json_t *rest = json_object(), *log = json_array();
-	int digits = 1;
 	char *text;
 
 	if (!r->ok)
 		json_object_set_new(rest, "error", json_pack("{s:s,s:s}",
 		    "kind", r->kind, "message", r->message ? r->message : ""));
 	json_object_set_new(rest, "id", json_string(r->id ? r->id : ""));
-	json_object_set_new(rest, "usage", call_usage_json(r, &digits));
+	json_object_set_new(rest, "usage", call_usage_json(r));
 	for (size_t i = 0; i < r->nlog; i++)
 		json_array_append_new(log, json_string(r->log[i]));
 	json_object_set_new(rest, "log", log);
-	text = jmp_dump(rest, digits);
+	text = jmp_dump(rest);
 	json_decref(rest);
 	if (text == NULL) {
 		printf("null\n");
@@ -167,8 +153,9 @@ cmd_call(int argc, char **argv)
 	int status;
 
 	if (runopt_parse(argc, argv, &opt) < 0) {
+		status = runopt_report(&opt, argc, argv);
 		runopt_free(&opt);
-		return 2;
+		return status;
 	}
 	if (opt.help || optind != argc - 1) {
 		call_usage(opt.help ? stdout : stderr);

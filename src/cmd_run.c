@@ -50,8 +50,9 @@ cmd_run(int argc, char **argv)
 	int status;
 
 	if (runopt_parse(argc, argv, &opt) < 0) {
+		status = runopt_report(&opt, argc, argv);
 		runopt_free(&opt);
-		return 2;
+		return status;
 	}
 	if (opt.help || opt.version) {
 		if (opt.help)

@@ -2,7 +2,7 @@
  * conv.c: Lua values to msgpack and back. The walk out uses raw access and
  * only ancestors for cycle detection (nesting is capped), so it runs no rule
  * code, allocates nothing in the Lua state and cannot raise a Lua error.
- * Uses msgpack-c.
+ * In a sandbox it stops at the sandbox's limits (limit.h). Uses msgpack-c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +20,7 @@ struct conv_out {
 	msgpack_packer		 pk;
 	msgpack_sbuffer		*sb;
 	size_t			 limit;
+	struct lim		*m;		/* the sandbox's, or NULL */
 	const void		*ancestors[LIM_MAX_DEPTH + 1];
 	char			*path;
 	size_t			 pathlen;
@@ -33,6 +34,18 @@ conv_fail(struct conv_out *o, const char *what)
 	return -1;
 }
 
+/* The first bytes of valid UTF-8 text, at most max, cut between characters:
+ * the path goes into messages that must stay valid UTF-8 (JSON). */
+static int
+conv_utf8_prefix(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return (int)n;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return (int)max;
+}
+
 /* Append a path step for the key at the top of the stack; return the old
  * length to restore. */
 static size_t
@@ -40,9 +53,10 @@ conv_path_push(struct conv_out *o, int keyidx)
 {
 	size_t old = strlen(o->path), room = o->pathlen - old;
 	lua_State *L = o->L;
+	int r;
 
 	if (lua_type(L, keyidx) == LUA_TNUMBER && lua_isinteger(L, keyidx)) {
-		snprintf(o->path + old, room, "[%lld]",
+		r = snprintf(o->path + old, room, "[%lld]",
 		    (long long)lua_tointeger(L, keyidx));
 	} else if (lua_type(L, keyidx) == LUA_TSTRING) {
 		size_t n;
@@ -54,29 +68,60 @@ conv_path_push(struct conv_out *o, int keyidx)
 			    (k[i] >= 'A' && k[i] <= 'Z') ||
 			    (k[i] >= '0' && k[i] <= '9') || k[i] == '_';
 		if (ident)
-			snprintf(o->path + old, room, ".%.*s", (int)n, k);
+			r = snprintf(o->path + old, room, ".%.*s", (int)n, k);
+		else if (utf8_valid(k, n))
+			r = snprintf(o->path + old, room, "[\"%.*s\"]",
+			    conv_utf8_prefix(k, n, 32), k);
 		else
-			snprintf(o->path + old, room, "[\"%.*s\"]",
-			    (int)(n > 32 ? 32 : n), utf8_valid(k, n) ?
-			    k : "?");
+			r = snprintf(o->path + old, room, "[\"?\"]");
 	} else {
-		snprintf(o->path + old, room, "[%s]",
+		r = snprintf(o->path + old, room, "[%s]",
 		    luaL_typename(L, keyidx));
 	}
+	/* A full buffer may have cut a character in two: drop its bytes. */
+	for (size_t n = o->pathlen - 1; r >= 0 && (size_t)r >= room && n > old &&
+	    !utf8_valid(o->path + old, n - old); n--)
+		o->path[n - 1] = '\0';
 	return old;
 }
 
 static int conv_pack_value(struct conv_out *, int, int);
 
+/* The limits of the sandbox that owns L, if L is a sandbox's state. */
+static struct lim *
+conv_lim(lua_State *L)
+{
+	void *ud;
+
+	return lua_getallocf(L, &ud) == lim_alloc ? ud : NULL;
+}
+
+/*
+ * Stop at the output limit; in a sandbox, also at its deadline and, with no
+ * output limit, at its memory limit: a table holding the same subtable twice
+ * at each of 40 levels packs to 2^40 copies, in C where neither the count
+ * hook nor the allocator sees it.
+ */
 static int
 conv_check_size(struct conv_out *o)
 {
+	const struct lim *m = o->m;
 	char what[96];
 
 	if (o->limit > 0 && o->sb->size > o->limit) {
 		snprintf(what, sizeof what,
 		    "value is larger than the output limit of %zu bytes",
 		    o->limit);
+		return conv_fail(o, what);
+	}
+	if (m == NULL)
+		return 0;
+	if (m->expired)
+		return conv_fail(o, "the deadline passed while converting");
+	if (o->limit == 0 && (m->used > m->cfg.memory ||
+	    o->sb->size > m->cfg.memory - m->used)) {
+		snprintf(what, sizeof what, "value is larger than the memory "
+		    "limit of %zu bytes leaves room for", m->cfg.memory);
 		return conv_fail(o, what);
 	}
 	return 0;
@@ -236,6 +281,7 @@ conv_pack(lua_State *L, int idx, const char *root, size_t limit,
 	o.L = L;
 	o.sb = sb;
 	o.limit = limit;
+	o.m = conv_lim(L);
 	o.err = err;
 	o.path = err->path;
 	o.pathlen = sizeof err->path;

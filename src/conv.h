@@ -18,7 +18,9 @@ struct conv_error {
 };
 
 /* Pack the value at idx (raw access only: no metamethod runs). Returns 0, or
- * -1 with err filled; limit caps the packed bytes (0: none). */
+ * -1 with err filled; limit caps the packed bytes (0: none). In a sandbox's
+ * state (allocator lim_alloc) the walk also stops at its deadline and, with
+ * no limit, where the packed bytes would pass its memory limit. */
 int	conv_pack(lua_State *, int, const char *, size_t, msgpack_sbuffer *,
 	    struct conv_error *);
 /* Push the one msgpack value that buf holds, nothing left over; a nil at top

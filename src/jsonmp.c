@@ -29,7 +29,9 @@ jmp_pack(msgpack_packer *pk, json_t *j, int depth, char *err, size_t len)
 	json_t *v;
 	size_t i;
 
-	if (depth > LIM_MAX_DEPTH)
+	/* Count containers, as conv.c and mpr.c do: the 65th nested one is
+	 * refused even when empty, and a scalar inside the 64th is fine. */
+	if ((json_is_array(j) || json_is_object(j)) && depth >= LIM_MAX_DEPTH)
 		return jmp_fail(err, len, "nesting is deeper than 64 levels");
 	switch (json_typeof(j)) {
 	case JSON_NULL:
@@ -46,16 +48,18 @@ jmp_pack(msgpack_packer *pk, json_t *j, int depth, char *err, size_t len)
 		return msgpack_pack_str_with_body(pk, json_string_value(j),
 		    json_string_length(j));
 	case JSON_ARRAY:
-		msgpack_pack_array(pk, json_array_size(j));
+		if (msgpack_pack_array(pk, json_array_size(j)) < 0)
+			return -1;
 		json_array_foreach(j, i, v)
 			if (jmp_pack(pk, v, depth + 1, err, len) < 0)
 				return -1;
 		return 0;
 	case JSON_OBJECT:
-		msgpack_pack_map(pk, json_object_size(j));
+		if (msgpack_pack_map(pk, json_object_size(j)) < 0)
+			return -1;
 		json_object_foreach(j, key, v) {
-			msgpack_pack_str_with_body(pk, key, strlen(key));
-			if (jmp_pack(pk, v, depth + 1, err, len) < 0)
+			if (msgpack_pack_str_with_body(pk, key, strlen(key)) < 0 ||
+			    jmp_pack(pk, v, depth + 1, err, len) < 0)
 				return -1;
 		}
 		return 0;
@@ -79,6 +83,7 @@ jmp_from_json(const char *text, size_t n, msgpack_sbuffer *sb, char *err,
 		return -1;
 	}
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	snprintf(err, len, "out of memory");	/* msgpack-c's only failure */
 	r = jmp_pack(&pk, j, 0, err, len);
 	json_decref(j);
 	return r < 0 ? -1 : 0;
@@ -108,7 +113,7 @@ jmp_tree_fail(json_t *j, char *err, size_t len, const char *what)
 	return NULL;
 }
 
-static json_t *jmp_tree_value(struct mpr *, int, int *, char *, size_t);
+static json_t *jmp_tree_value(struct mpr *, int, char *, size_t);
 
 /* A map entry: its key as JSON text wants it, and where its value is. */
 struct jmp_entry {
@@ -166,11 +171,31 @@ jmp_entries_free(struct jmp_entry *e, uint32_t n)
 	free(e);
 }
 
+/* Sorted keys that print the same (the integer 1 and the string "1" of one
+ * Lua table) would keep only one value, and which one would depend on the
+ * sort: refuse them. */
+static int
+jmp_entries_unique(const struct jmp_entry *e, uint32_t n, char *err,
+    size_t len)
+{
+	for (uint32_t i = 1; i < n; i++) {
+		if (jmp_entry_cmp(&e[i - 1], &e[i]) != 0)
+			continue;
+		if (e[i].klen <= 32)
+			snprintf(err, len, "the key \"%s\" appears twice "
+			    "(integer keys become strings in JSON)", e[i].key);
+		else
+			snprintf(err, len, "a key appears twice (integer keys "
+			    "become strings in JSON)");
+		return -1;
+	}
+	return 0;
+}
+
 /* An object with its keys in byte order, so the same value always prints
  * the same text (a signature over json.encode's output holds). */
 static json_t *
-jmp_tree_map(struct mpr *r, uint32_t n, int depth, int *digits, char *err,
-    size_t len)
+jmp_tree_map(struct mpr *r, uint32_t n, int depth, char *err, size_t len)
 {
 	struct jmp_entry *e = calloc(n ? n : 1, sizeof *e);
 	json_t *o = json_object(), *v;
@@ -190,11 +215,15 @@ jmp_tree_map(struct mpr *r, uint32_t n, int depth, int *digits, char *err,
 		}
 	}
 	qsort(e, n, sizeof *e, jmp_entry_cmp);
+	if (jmp_entries_unique(e, n, err, len) < 0) {
+		jmp_entries_free(e, n);
+		return jmp_tree_fail(o, NULL, 0, NULL);
+	}
 	for (i = 0; i < n; i++) {
 		struct mpr vr;
 
 		mpr_init(&vr, e[i].val, e[i].vlen);
-		v = jmp_tree_value(&vr, depth + 1, digits, err, len);
+		v = jmp_tree_value(&vr, depth + 1, err, len);
 		if (v == NULL || json_object_set_new(o, e[i].key, v) < 0)
 			break;
 	}
@@ -203,15 +232,14 @@ jmp_tree_map(struct mpr *r, uint32_t n, int depth, int *digits, char *err,
 }
 
 static json_t *
-jmp_tree_array(struct mpr *r, uint32_t n, int depth, int *digits, char *err,
-    size_t len)
+jmp_tree_array(struct mpr *r, uint32_t n, int depth, char *err, size_t len)
 {
 	json_t *j = json_array();
 
 	if (j == NULL)
 		return jmp_tree_fail(NULL, err, len, "out of memory");
 	for (uint32_t i = 0; i < n; i++) {
-		json_t *e = jmp_tree_value(r, depth + 1, digits, err, len);
+		json_t *e = jmp_tree_value(r, depth + 1, err, len);
 
 		if (e == NULL || json_array_append_new(j, e) < 0)
 			return jmp_tree_fail(j, NULL, 0, NULL);
@@ -220,10 +248,9 @@ jmp_tree_array(struct mpr *r, uint32_t n, int depth, int *digits, char *err,
 }
 
 static json_t *
-jmp_tree_value(struct mpr *r, int depth, int *digits, char *err, size_t len)
+jmp_tree_value(struct mpr *r, int depth, char *err, size_t len)
 {
 	struct mpr_item it;
-	int d;
 
 	if (mpr_next(r, &it) < 0)
 		return jmp_tree_fail(NULL, err, len, r->err);
@@ -240,8 +267,6 @@ jmp_tree_value(struct mpr *r, int depth, int *digits, char *err, size_t len)
 		if (isnan(it.v.f) || isinf(it.v.f))
 			return jmp_tree_fail(NULL, err, len,
 			    "NaN and infinity have no JSON form");
-		if ((d = jmp_digits(it.v.f)) > *digits)
-			*digits = d;
 		return json_real(it.v.f);
 	case MPR_STR:
 		if (!utf8_valid(it.v.s.p, it.v.s.n))
@@ -254,8 +279,8 @@ jmp_tree_value(struct mpr *r, int depth, int *digits, char *err, size_t len)
 			return jmp_tree_fail(NULL, err, len,
 			    "nesting is deeper than 64 levels");
 		return it.type == MPR_ARRAY ?
-		    jmp_tree_array(r, it.v.n, depth, digits, err, len) :
-		    jmp_tree_map(r, it.v.n, depth, digits, err, len);
+		    jmp_tree_array(r, it.v.n, depth, err, len) :
+		    jmp_tree_map(r, it.v.n, depth, err, len);
 	default:
 		return jmp_tree_fail(NULL, err, len,
 		    "binary and extension values have no JSON form");
@@ -263,7 +288,7 @@ jmp_tree_value(struct mpr *r, int depth, int *digits, char *err, size_t len)
 }
 
 json_t *
-jmp_tree(const char *buf, size_t n, int *digits, char *err, size_t len)
+jmp_tree(const char *buf, size_t n, char *err, size_t len)
 {
 	struct mpr r;
 	json_t *j;
@@ -271,7 +296,7 @@ jmp_tree(const char *buf, size_t n, int *digits, char *err, size_t len)
 	if (err != NULL && len > 0)
 		snprintf(err, len, "out of memory");
 	mpr_init(&r, buf, n);
-	if ((j = jmp_tree_value(&r, 0, digits, err, len)) != NULL &&
+	if ((j = jmp_tree_value(&r, 0, err, len)) != NULL &&
 	    mpr_end(&r) < 0) {
 		json_decref(j);
 		return jmp_tree_fail(NULL, err, len, r.err);
@@ -279,33 +304,126 @@ jmp_tree(const char *buf, size_t n, int *digits, char *err, size_t len)
 	return j;
 }
 
-/* json_dumps, into memory the caller frees with free(). */
-char *
-jmp_dump(json_t *j, int digits)
+/*
+ * Text written piece by piece in memory from jansson's allocator, so that in
+ * a sandbox it counts against the limit as json_dumps's own would.
+ */
+struct jmp_text {
+	char	*s;
+	size_t	 n, cap;
+	int	 failed;
+};
+
+static void
+jmp_put(struct jmp_text *t, const char *s, size_t n)
 {
+	json_malloc_t jmalloc;
 	json_free_t jfree;
-	char *s, *out;
+	char *p;
+
+	if (t->failed)
+		return;
+	if (t->n + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap : 256;
+
+		while (cap < t->n + n + 1)
+			cap *= 2;
+		json_get_alloc_funcs(&jmalloc, &jfree);
+		if ((p = jmalloc(cap)) == NULL) {
+			t->failed = 1;
+			return;
+		}
+		if (t->n > 0)
+			memcpy(p, t->s, t->n);
+		jfree(t->s);
+		t->s = p;
+		t->cap = cap;
+	}
+	memcpy(t->s + t->n, s, n);
+	t->n += n;
+	t->s[t->n] = '\0';
+}
+
+/* A scalar as jansson writes it; a real with the fewest digits that read
+ * back as it (JSON_REAL_PRECISION is one for a whole json_dumps: a 17-digit
+ * real would print 0.1 as 0.10000000000000001 everywhere else). */
+static void
+jmp_put_scalar(struct jmp_text *t, json_t *j)
+{
+	int digits = json_is_real(j) ? jmp_digits(json_real_value(j)) : 1;
+	json_free_t jfree;
+	char *s;
 
 	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY |
 	    JSON_REAL_PRECISION(digits));
-	if (s == NULL)
-		return NULL;
-	out = strdup(s);
+	if (s == NULL) {
+		t->failed = 1;
+		return;
+	}
+	jmp_put(t, s, strlen(s));
 	json_get_alloc_funcs(NULL, &jfree);
 	jfree(s);
+}
+
+/* Containers by hand, in jansson's order (insertion: sorted by
+ * jmp_tree_map); every scalar and key by jansson. */
+static void
+jmp_put_value(struct jmp_text *t, json_t *j)
+{
+	const char *key;
+	json_t *v, *k;
+	size_t i = 0;
+
+	if (json_is_array(j)) {
+		jmp_put(t, "[", 1);
+		json_array_foreach(j, i, v) {
+			if (i > 0)
+				jmp_put(t, ",", 1);
+			jmp_put_value(t, v);
+		}
+		jmp_put(t, "]", 1);
+	} else if (json_is_object(j)) {
+		jmp_put(t, "{", 1);
+		json_object_foreach(j, key, v) {
+			if (i++ > 0)
+				jmp_put(t, ",", 1);
+			if ((k = json_string(key)) == NULL)
+				t->failed = 1;
+			else
+				jmp_put_scalar(t, k);
+			json_decref(k);
+			jmp_put(t, ":", 1);
+			jmp_put_value(t, v);
+		}
+		jmp_put(t, "}", 1);
+	} else
+		jmp_put_scalar(t, j);
+}
+
+/* Compact JSON text, into memory the caller frees with free(). */
+char *
+jmp_dump(json_t *j)
+{
+	struct jmp_text t = { NULL, 0, 0, 0 };
+	json_free_t jfree;
+	char *out;
+
+	jmp_put_value(&t, j);
+	out = t.failed ? NULL : strdup(t.s);
+	json_get_alloc_funcs(NULL, &jfree);
+	jfree(t.s);
 	return out;
 }
 
 char *
 jmp_to_json(const char *buf, size_t n, char *err, size_t len)
 {
-	int digits = 1;
 	json_t *j;
 	char *s;
 
-	if ((j = jmp_tree(buf, n, &digits, err, len)) == NULL)
+	if ((j = jmp_tree(buf, n, err, len)) == NULL)
 		return NULL;
-	s = jmp_dump(j, digits);
+	s = jmp_dump(j);
 	json_decref(j);
 	return s;
 }

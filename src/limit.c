@@ -121,6 +121,16 @@ lim_spend(struct lim *m, uint64_t n)
 		lim_mark(m, MB_INSTRUCTIONS);
 }
 
+/* Arm the count hook to fire before the instruction after the last one
+ * the budget allows: Lua calls a count hook before the instruction that
+ * brings the count to zero, not after it. */
+static void
+lim_arm(struct lim *m, lua_State *L)
+{
+	lua_sethook(L, lim_hook, LUA_MASKCOUNT,
+	    m->left >= INT_MAX ? INT_MAX : (int)m->left + 1);
+}
+
 /* L takes the CPU: arm its hook for what is left of the budget. */
 void
 lim_enter(struct lim *m, lua_State *L)
@@ -129,8 +139,7 @@ lim_enter(struct lim *m, lua_State *L)
 	if (m->hit != MB_OK || m->expired)
 		lim_trip(L);
 	else if (m->cfg.instructions > 0)
-		lua_sethook(L, lim_hook, LUA_MASKCOUNT,
-		    m->left > INT_MAX ? INT_MAX : (int)m->left);
+		lim_arm(m, L);
 }
 
 /* L gives up the CPU: settle what it ran. */
@@ -215,9 +224,12 @@ lim_hook(lua_State *L, lua_Debug *ar)
 
 	(void)ar;
 	if (m->hit == MB_OK && !m->expired && m->cfg.instructions > 0) {
-		lim_spend(m, (uint64_t)lua_gethookcount(L));
+		/* The slice ran all but the instruction about to run. */
+		lim_spend(m, (uint64_t)lua_gethookcount(L) - 1);
 		if (m->hit == MB_OK) {
-			lim_enter(m, L);	/* a new slice of the budget */
+			m->left--;		/* it runs: count it, then */
+			m->counted++;		/* a new slice of the budget */
+			lim_arm(m, L);
 			return;
 		}
 	}

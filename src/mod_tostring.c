@@ -3,9 +3,10 @@
  * addresses. Lua prints a function, table, thread or userdata as its
  * address, which would hand a rule the layout of the process (the C
  * functions' addresses defeat ASLR for any later memory bug). Here such a
- * value prints as its type and a keyed hash of its address: still the same
- * for the same object within an invocation, useless outside it. The key is
- * random per state. Uses libcrypto's HMAC-SHA256.
+ * value prints as its type and a keyed hash of its address, "function:
+ * #1f0c...": still the same for the same object within an invocation,
+ * useless outside it. The key is random per state. Uses libcrypto's
+ * HMAC-SHA256.
  */
 #include <stdio.h>
 #include <string.h>
@@ -55,7 +56,7 @@ tostr_hidden(lua_State *L, int idx)
 		luaL_error(L, "tostring: libcrypto failed");
 	for (int i = 0; i < 8; i++)
 		h = h << 8 | md[i];
-	snprintf(buf, sizeof buf, "%s: 0x%016llx", luaL_typename(L, idx), h);
+	snprintf(buf, sizeof buf, "%s: #%016llx", luaL_typename(L, idx), h);
 	lua_pushstring(L, buf);
 }
 
@@ -90,7 +91,7 @@ modtostr_tostring(lua_State *L)
 }
 
 /* Skip one conversion spec of string.format at p (after the '%'); return
- * its conversion character. */
+ * where it ends and its conversion character. */
 static const char *
 tostr_spec(const char *p, char *conv)
 {
@@ -107,32 +108,45 @@ tostr_spec(const char *p, char *conv)
 	return *p != '\0' ? p + 1 : p;
 }
 
-/* string.format: %p is refused; the argument of a %s that is not a string
- * or number is converted here first, so Lua never prints an address. */
+/* string.format with what Lua would print as an address hidden: the
+ * argument of a %s that is not a string or a number, and of every %p,
+ * becomes its hidden text (and %p becomes %s). */
 static int
 modtostr_format(lua_State *L)
 {
-	const char *f = luaL_checkstring(L, 1);
+	size_t flen;
+	const char *f = luaL_checklstring(L, 1, &flen), *end = f + flen, *q;
 	int arg = 1, top = lua_gettop(L);
+	luaL_Buffer b;
 	char conv;
 
-	while ((f = strchr(f, '%')) != NULL) {
-		if (f[1] == '%') {
-			f += 2;
+	luaL_buffinit(L, &b);
+	while ((q = memchr(f, '%', (size_t)(end - f))) != NULL) {
+		luaL_addlstring(&b, f, (size_t)(q - f));
+		if (q + 1 < end && q[1] == '%') {
+			luaL_addlstring(&b, "%%", 2);
+			f = q + 2;
 			continue;
 		}
-		f = tostr_spec(f + 1, &conv);
-		if (++arg > top)
-			break;		/* Lua's own format will say so */
+		f = tostr_spec(q + 1, &conv);
+		luaL_addlstring(&b, q, (size_t)(f - q) - (conv == 'p'));
 		if (conv == 'p')
-			return luaL_error(L, "string.format: '%%p' is not "
-			    "available in the sandbox");
-		if (conv == 's' && lua_type(L, arg) != LUA_TSTRING &&
-		    lua_type(L, arg) != LUA_TNUMBER) {
-			modtostr_tolstring(L, arg, NULL);
+			luaL_addchar(&b, 's');
+		if (++arg <= top && (conv == 'p' || (conv == 's' &&
+		    lua_type(L, arg) != LUA_TSTRING &&
+		    lua_type(L, arg) != LUA_TNUMBER))) {
+			if (conv == 'p' && (lua_type(L, arg) == LUA_TNIL ||
+			    lua_type(L, arg) == LUA_TBOOLEAN ||
+			    lua_type(L, arg) == LUA_TNUMBER))
+				lua_pushliteral(L, "(null)");
+			else
+				modtostr_tolstring(L, arg, NULL);
 			lua_replace(L, arg);
 		}
 	}
+	luaL_addlstring(&b, f, (size_t)(end - f));
+	luaL_pushresult(&b);
+	lua_replace(L, 1);
 	lua_pushvalue(L, lua_upvalueindex(1));	/* Lua's own */
 	lua_insert(L, 1);
 	lua_call(L, top, 1);

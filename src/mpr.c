@@ -250,13 +250,16 @@ mpr_scan(struct mpr_scan *s, const void *buf, size_t len, int maxdepth,
 			return 0;
 		s->pos += (size_t)n;
 		s->left[s->depth]--;
-		if ((k = mpr_elements(&it)) > 0) {
-			if (s->depth >= maxdepth) {
-				s->err = "nesting is too deep";
-				return -1;
-			}
-			s->left[++s->depth] = k;
+		/* An empty container is a level too: conv.c and jsonmp.c count
+		 * containers, so 65 nested arrays are too deep even when the
+		 * innermost holds nothing. */
+		if ((it.type == MPR_ARRAY || it.type == MPR_MAP) &&
+		    s->depth >= maxdepth) {
+			s->err = "nesting is too deep";
+			return -1;
 		}
+		if ((k = mpr_elements(&it)) > 0)
+			s->left[++s->depth] = k;
 		while (s->left[s->depth] == 0) {
 			if (s->depth == 0) {
 				*out = s->pos;
@@ -276,8 +279,11 @@ mpr_raw(struct mpr *r, int maxdepth, const char **p, size_t *n)
 
 	mpr_scan_init(&s);
 	st = mpr_scan(&s, r->p, (size_t)(r->end - r->p), maxdepth, &len);
-	if (st <= 0)
-		return mpr_fail(r, st == 0 ? "value is truncated" : s.err);
+	if (st < 0)
+		return mpr_fail(r, s.err);
+	if (st == 0)	/* as mpr_next says it */
+		return mpr_fail(r, r->p == r->end ? "message too short" :
+		    "value is truncated");
 	*p = (const char *)r->p;
 	*n = len;
 	r->p += len;

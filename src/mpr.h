@@ -49,7 +49,8 @@ void	mpr_init(struct mpr *, const void *, size_t);
 /* Read one item: a scalar with its payload, or a container's header (its
  * elements follow, and their number fits in what is left). */
 int	mpr_next(struct mpr *, struct mpr_item *);
-/* Skip, or return the span of, one whole value no deeper than maxdepth. */
+/* Skip, or return the span of, one whole value of at most maxdepth nested
+ * containers (empty ones count; 0: a scalar). */
 int	mpr_skip(struct mpr *, int);
 int	mpr_raw(struct mpr *, int, const char **, size_t *);
 /* 0 when no bytes are left, -1 ("bytes left over") otherwise. */
@@ -70,7 +71,8 @@ int	mpr_is_nil(struct mpr *);	/* next is nil: consume it, return 1 */
  * Find where the first whole value of a growing buffer ends, resuming where
  * the last call stopped: for streams of values without a length prefix
  * (msgpack-RPC). Returns 1 with *len its length, 0 when more bytes are
- * needed, -1 when the bytes cannot start a valid value (err set).
+ * needed, -1 when the bytes cannot start a valid value (err set). After 1
+ * or -1, init again before the next value.
  */
 struct mpr_scan {
 	size_t		 pos;

@@ -14,25 +14,25 @@
 #include "report.h"
 
 static json_t *
-report_tree(struct inv_outcome *o, int *digits)
+report_tree(struct inv_outcome *o)
 {
 	char why[160];
 	json_t *j;
 
-	j = jmp_tree(o->result.data, o->result.size, digits, why, sizeof why);
+	j = jmp_tree(o->result.data, o->result.size, why, sizeof why);
 	if (j == NULL)
 		inv_fail(o, MB_OUTPUT, "result: %s", why);
 	return j;
 }
 
 static char *
-report_dump(json_t *j, int digits)
+report_dump(json_t *j)
 {
 	char *s;
 
 	if (j == NULL)
 		return NULL;
-	s = jmp_dump(j, digits);
+	s = jmp_dump(j);
 	json_decref(j);
 	return s;
 }
@@ -40,10 +40,7 @@ report_dump(json_t *j, int digits)
 char *
 report_result(struct inv_outcome *o)
 {
-	int digits = 1;
-	json_t *j = report_tree(o, &digits);
-
-	return report_dump(j, digits);
+	return report_dump(report_tree(o));
 }
 
 /* A log line as a JSON string: bytes that are not UTF-8 become '?'. */
@@ -64,15 +61,26 @@ report_line(const char *s, size_t n)
 	return j;
 }
 
+/* The error object. Its message may quote a file name or a rule's error
+ * value, any bytes: json_pack would fail on bad UTF-8 and drop the object. */
 static json_t *
-report_ms(double ms, int *digits)
+report_error(const struct inv_outcome *o)
 {
-	double r = round(ms * 1000) / 1000;
-	int d = jmp_digits(r);
+	json_t *e = json_object();
 
-	if (d > *digits)
-		*digits = d;
-	return json_real(r);
+	if (e == NULL)
+		return NULL;
+	json_object_set_new(e, "kind", json_string(kind_name(o->kind)));
+	json_object_set_new(e, "message",
+	    report_line(o->message, strlen(o->message)));
+	return e;
+}
+
+/* Milliseconds to the microsecond. */
+json_t *
+report_ms(double ms)
+{
+	return json_real(round(ms * 1000) / 1000);
 }
 
 char *
@@ -82,32 +90,30 @@ report_json(struct inv_outcome *o)
 	json_t *result = NULL;
 	const char *s;
 	size_t at = 0, n;
-	int digits = 1;
 
 	if (top == NULL || usage == NULL || log == NULL) {
 		json_decref(top), json_decref(usage), json_decref(log);
 		return NULL;
 	}
 	if (o->kind == MB_OK)
-		result = report_tree(o, &digits);
+		result = report_tree(o);
 	json_object_set_new(top, "ok", json_boolean(o->kind == MB_OK));
 	if (o->kind == MB_OK)
 		json_object_set_new(top, "result", result);
 	else
-		json_object_set_new(top, "error", json_pack("{s:s,s:s}",
-		    "kind", kind_name(o->kind), "message", o->message));
+		json_object_set_new(top, "error", report_error(o));
 	json_object_set_new(usage, "instructions", o->counted ?
 	    json_integer((json_int_t)o->instructions) : json_null());
 	json_object_set_new(usage, "memory", json_integer((json_int_t)o->memory));
-	json_object_set_new(usage, "cpu_ms", report_ms(o->cpu_ms, &digits));
-	json_object_set_new(usage, "wall_ms", report_ms(o->wall_ms, &digits));
+	json_object_set_new(usage, "cpu_ms", report_ms(o->cpu_ms));
+	json_object_set_new(usage, "wall_ms", report_ms(o->wall_ms));
 	json_object_set_new(usage, "log_dropped",
 	    json_integer((json_int_t)o->log.dropped));
 	json_object_set_new(top, "usage", usage);
 	while (lim_log_next(&(struct lim){ .log = o->log }, &at, &s, &n))
 		json_array_append_new(log, report_line(s, n));
 	json_object_set_new(top, "log", log);
-	return report_dump(top, digits);
+	return report_dump(top);
 }
 
 void
@@ -117,8 +123,10 @@ report_log(FILE *f, const struct inv_outcome *o)
 	const char *s;
 	size_t at = 0, n;
 
-	while (lim_log_next(&m, &at, &s, &n))
-		fprintf(f, "%.*s\n", (int)n, s);
+	while (lim_log_next(&m, &at, &s, &n)) {
+		fwrite(s, 1, n, f);	/* "%.*s" would stop at a NUL */
+		fputc('\n', f);
+	}
 	if (o->log.dropped > 0)
 		fprintf(f, "moonbox: %u log lines dropped over the log limit\n",
 		    o->log.dropped);

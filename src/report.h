@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "invoke.h"
 
 /* The result as JSON text (malloc'ed); on failure the outcome turns into an
@@ -13,5 +15,7 @@ char	*report_result(struct inv_outcome *);
 char	*report_json(struct inv_outcome *);
 void	 report_log(FILE *, const struct inv_outcome *);
 void	 report_stats(FILE *, const struct inv_outcome *);
+/* Milliseconds as a JSON real, to the microsecond. */
+json_t	*report_ms(double);
 
 #endif

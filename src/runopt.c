@@ -3,6 +3,7 @@
  * JSON input into a request. Uses units.c and jsonmp.c.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,11 +11,15 @@
 #include <sys/random.h>
 
 #include "jsonmp.h"
+#include "report.h"
 #include "runopt.h"
 #include "units.h"
 
 #define RUNOPT_MAX_SOURCE	(1u << 20)	/* a rule file */
 #define RUNOPT_MAX_INPUT	(16u << 20)	/* an input document */
+/* limit.c adds its reserve for error messages to the memory limit: keep the
+ * sum far from SIZE_MAX. 1 TiB is more than any rule gets. */
+#define RUNOPT_MAX_MEMORY	((size_t)1 << 40)
 
 enum {
 	OPT_INPUT = 'i', OPT_INPUT_FILE = 'f', OPT_MEMORY = 'm',
@@ -64,6 +69,7 @@ runopt_slurp(const char *path, size_t max, size_t *len)
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	char *buf = NULL;
 	size_t cap = 0, n = 0;
+	int nomem = 0;
 
 	if (f == NULL)
 		return NULL;
@@ -74,8 +80,10 @@ runopt_slurp(const char *path, size_t max, size_t *len)
 			cap = cap ? cap * 2 : 4096;
 			if (cap > max + 1)
 				cap = max + 1;
-			if ((p = realloc(buf, cap + 1)) == NULL)
+			if ((p = realloc(buf, cap + 1)) == NULL) {
+				nomem = 1;	/* not a short file */
 				break;
+			}
 			buf = p;
 		}
 		size_t r = fread(buf + n, 1, cap - n, f);
@@ -83,8 +91,8 @@ runopt_slurp(const char *path, size_t max, size_t *len)
 		if (r == 0 || n > max)
 			break;
 	}
-	if (ferror(f) || n > max || buf == NULL) {
-		int e = n > max ? EFBIG : errno ? errno : EIO;
+	if (ferror(f) || n > max || nomem) {
+		int e = n > max ? EFBIG : nomem ? ENOMEM : errno ? errno : EIO;
 
 		free(buf);
 		buf = NULL;
@@ -98,11 +106,26 @@ runopt_slurp(const char *path, size_t max, size_t *len)
 	return buf;
 }
 
+/* Keep the first error for runopt_report: printed as text, or inside the
+ * --json object when that was asked for. */
 static int
-runopt_bad(const char *opt, const char *arg, const char *what)
+runopt_err(struct runopt *o, const char *fmt, ...)
 {
-	fprintf(stderr, "moonbox: bad_request: --%s %s: %s\n", opt, arg, what);
+	va_list ap;
+
+	if (o->error[0] != '\0')
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(o->error, sizeof o->error, fmt, ap);
+	va_end(ap);
 	return -1;
+}
+
+static int
+runopt_bad(struct runopt *o, const char *opt, const char *arg,
+    const char *what)
+{
+	return runopt_err(o, "--%s %s: %s", opt, arg, what);
 }
 
 static int
@@ -112,9 +135,7 @@ runopt_input_json(struct runopt *o, const char *text, size_t n)
 
 	msgpack_sbuffer_clear(&o->input);
 	if (jmp_from_json(text, n, &o->input, err, sizeof err) < 0) {
-		fprintf(stderr, "moonbox: bad_request: input is not valid JSON: "
-		    "%s\n", err);
-		return -1;
+		return runopt_err(o, "input is not valid JSON: %s", err);
 	}
 	return 0;
 }
@@ -131,36 +152,41 @@ runopt_one(struct runopt *o, int c, const char *name, const char *arg)
 		return runopt_input_json(o, arg, strlen(arg));
 	case OPT_INPUT_FILE:
 		if ((text = runopt_slurp(arg, RUNOPT_MAX_INPUT, &n)) == NULL)
-			return runopt_bad(name, arg, strerror(errno));
+			return runopt_bad(o, name, arg, strerror(errno));
 		c = runopt_input_json(o, text, n);
 		free(text);
 		return c;
 	case OPT_MEMORY:
 		o->given |= RUNOPT_GIVEN_MEMORY;
-		if (units_size(arg, &o->limits.memory) < 0 || o->limits.memory == 0)
-			return runopt_bad(name, arg, "expected a size like 16M");
+		if (units_size(arg, &o->limits.memory) < 0 ||
+		    o->limits.memory == 0 || o->limits.memory > RUNOPT_MAX_MEMORY)
+			return runopt_bad(o, name, arg,
+			    "expected a size like 16M, at most 1024G");
 		return 0;
 	case OPT_INSTRUCTIONS:
 		o->given |= RUNOPT_GIVEN_INSTRUCTIONS;
 		if (units_count(arg, &o->limits.instructions) < 0)
-			return runopt_bad(name, arg, "expected a whole number");
+			return runopt_bad(o, name, arg, "expected a whole number");
 		return 0;
 	case OPT_TIMEOUT:
 		o->given |= RUNOPT_GIVEN_TIMEOUT;
 		if (units_time_us(arg, &v) < 0 || v == 0 || v > 3600000000ull)
-			return runopt_bad(name, arg,
+			return runopt_bad(o, name, arg,
 			    "expected a time like 200ms, at most 1 hour");
 		o->limits.timeout_us = v;
 		return 0;
 	case OPT_OUTPUT_LIMIT:
 		o->given |= RUNOPT_GIVEN_OUTPUT;
-		if (units_size(arg, &o->limits.output) < 0)
-			return runopt_bad(name, arg, "expected a size like 64K");
+		/* 0 would mean no limit to conv.c: no result is 0 bytes. */
+		if (units_size(arg, &o->limits.output) < 0 ||
+		    o->limits.output == 0)
+			return runopt_bad(o, name, arg,
+			    "expected a size like 64K, above 0");
 		return 0;
 	case OPT_LOG_LIMIT:
 		o->given |= RUNOPT_GIVEN_LOG;
 		if (units_size(arg, &o->limits.log) < 0)
-			return runopt_bad(name, arg, "expected a size like 64K");
+			return runopt_bad(o, name, arg, "expected a size like 64K");
 		return 0;
 	case OPT_JSON:
 		o->json = 1;
@@ -178,10 +204,38 @@ runopt_one(struct runopt *o, int c, const char *name, const char *arg)
 		o->version = 1;
 		return 0;
 	default:
-		fprintf(stderr, "moonbox: bad_request: unknown option; "
-		    "see moonbox run --help\n");
-		return -1;
+		return runopt_err(o, "unknown option");
 	}
+}
+
+static const struct option *
+runopt_by_val(int val)
+{
+	for (const struct option *p = runopt_longopts; p->name != NULL; p++)
+		if (p->val == val)
+			return p;
+	return NULL;
+}
+
+/* getopt_long's '?': a long option unknown or ambiguous (optopt 0), one
+ * given a value it takes none (optopt its code, argv[optind - 1] its
+ * --name=value), or a short option (none exist; optopt the letter, and
+ * argv[optind - 1] is not its word inside a cluster). Name what was typed. */
+static int
+runopt_unknown(struct runopt *o, char **argv)
+{
+	const char *arg = argv[optind - 1];
+	const struct option *lo = optopt != 0 ? runopt_by_val(optopt) : NULL;
+	size_t n = strcspn(arg, "=");
+
+	if (lo != NULL && strncmp(arg, "--", 2) == 0 && arg[n] == '=' &&
+	    strncmp(lo->name, arg + 2, n - 2) == 0)
+		return runopt_err(o, "--%s takes no value", lo->name);
+	if (optopt != 0)
+		return runopt_err(o, "unknown option -%c; see moonbox %s "
+		    "--help", optopt, argv[0]);
+	return runopt_err(o, "unknown option %s; see moonbox %s --help", arg,
+	    argv[0]);
 }
 
 int
@@ -197,15 +251,42 @@ runopt_parse(int argc, char **argv, struct runopt *o)
 		const char *name = c == '?' || c == ':' ? "" :
 		    runopt_longopts[li].name;
 
-		if (c == ':') {
-			fprintf(stderr, "moonbox: bad_request: %s needs a "
-			    "value\n", argv[optind - 1]);
-			return -1;
-		}
+		if (c == ':')
+			return runopt_err(o, "%s needs a value",
+			    argv[optind - 1]);
+		if (c == '?')
+			return runopt_unknown(o, argv);
 		if (runopt_one(o, c, name, optarg) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* An option error, as text on stderr, or as the --json object on stdout
+ * if --json is among the arguments. Returns the exit status. */
+int
+runopt_report(const struct runopt *o, int argc, char **argv)
+{
+	int json = 0;
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		json |= strcmp(argv[i], "--json") == 0;
+	if (!json) {
+		fprintf(stderr, "moonbox: bad_request: %s\n", o->error);
+		return kind_exit_status(MB_BAD_REQUEST);
+	}
+	{
+		struct inv_outcome out;
+		char *text;
+
+		inv_outcome_init(&out);
+		inv_fail(&out, MB_BAD_REQUEST, "%s", o->error);
+		text = report_json(&out);
+		printf("%s\n", text != NULL ? text : "null");
+		free(text);
+		inv_outcome_free(&out);
+	}
+	return kind_exit_status(MB_BAD_REQUEST);
 }
 
 void

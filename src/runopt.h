@@ -27,11 +27,13 @@ struct runopt {
 	int			 help, version;
 	const char		*socket;	/* --socket (moonbox call) */
 	unsigned		 given;		/* RUNOPT_GIVEN_* */
+	char			 error[512];	/* why runopt_parse failed */
 };
 
 /* Parse argv from optind; on error print `moonbox: …` and return -1. */
 int	runopt_parse(int, char **, struct runopt *);
 void	runopt_free(struct runopt *);
+int	runopt_report(const struct runopt *, int, char **);
 /* Read a rule file into a request (name, chunkname, source). The outcome
  * gets not_found or bad_request on failure. */
 int	runopt_rule(const char *, struct inv_request *, char **,

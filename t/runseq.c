@@ -18,8 +18,10 @@ main(int argc, char **argv)
 	struct runopt opt;
 	struct inv_sandbox sb;
 
-	if (sbx_init() < 0 || runopt_parse(argc, argv, &opt) < 0)
+	if (sbx_init() < 0)
 		return 2;
+	if (runopt_parse(argc, argv, &opt) < 0)
+		return runopt_report(&opt, argc, argv);
 	if (inv_prepare(&sb) < 0)
 		return 3;
 	for (int i = optind; i < argc; i++) {

@@ -1,7 +1,6 @@
 -- attack: reads the addresses of moonbox's and liblua's C functions (tostring, string.format %p) to defeat ASLR for a later memory-corruption bug
 -- expect: ok
 -- result: {"moonbox":false,"liblua":false,"format_p":false}
--- todo: tostring and %p give a C function's address (lua_topointer); the sandbox does not hide them yet
 return function(event, ctx)
 	local function reveals(s) return s:find("0x%x%x%x%x") ~= nil end
 	return {
