@@ -277,6 +277,30 @@ mb_read_fields(struct mpr *r, struct mb_result *res)
 	return 0;
 }
 
+/* Whether a result is invoke's {value, id, usage, log}: a map with a
+ * "value" key. Anything else is handed over whole as value_json. */
+static int
+mb_is_invoke_result(const struct mpr *at)
+{
+	struct mpr r = *at;
+	uint32_t n;
+
+	if (mpr_map(&r, &n) < 0)
+		return 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k;
+		size_t kn;
+
+		if (mpr_str(&r, &k, &kn) < 0)
+			return 0;
+		if (mb_key_is(k, kn, "value"))
+			return 1;
+		if (mpr_skip(&r, MPR_MAX_DEPTH) < 0)
+			return 0;
+	}
+	return 0;
+}
+
 /* [1, msgid, error, result] into res. */
 static int
 mb_parse(struct mb_client *c, const char *buf, size_t len, uint32_t *msgid,
@@ -302,7 +326,8 @@ mb_parse(struct mb_client *c, const char *buf, size_t len, uint32_t *msgid,
 	}
 	res->ok = 1;
 	peek = r;
-	if (invoke && mb_read_fields(&peek, res) == 0)
+	if (invoke && mb_is_invoke_result(&peek) && mb_read_fields(&peek, res) ==
+	    0)
 		return 0;
 	if (mpr_raw(&r, MPR_MAX_DEPTH, &s, &sn) < 0)
 		return mb_fail(c, "bad response: %s", r.err);
@@ -320,6 +345,8 @@ mb_recv_any(struct mb_client *c, uint32_t *msgid, struct mb_result *res,
 	if (mb_read_response(c, &len) < 0)
 		return -1;
 	r = mb_parse(c, c->in, len, msgid, res, invoke);
+	if (r < 0)
+		mb_result_free(res);
 	if (r == 0 && (res->raw = malloc(len)) != NULL) {
 		memcpy(res->raw, c->in, len);
 		res->raw_len = len;

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "config.h"
 #include "cmd.h"
 #include "jsonmp.h"
 #include "kind.h"
@@ -134,11 +135,17 @@ call_report(const struct mb_result *r, const struct runopt *o)
 	else
 		fprintf(stderr, "moonbox: %s: %s\n", r->kind,
 		    r->message != NULL ? r->message : "");
-	if (o->stats)
+	if (o->stats) {
+		char ins[32] = "-";
+
+		if (r->usage.counted)
+			snprintf(ins, sizeof ins, "%llu",
+			    (unsigned long long)r->usage.instructions);
 		fprintf(stderr, "moonbox: usage: instructions=%s memory=%llu "
-		    "cpu=%.3fms wall=%.3fms queue=%.3fms\n", r->usage.counted ?
-		    "counted" : "-", (unsigned long long)r->usage.memory,
-		    r->usage.cpu_ms, r->usage.wall_ms, r->usage.queue_ms);
+		    "cpu=%.3fms wall=%.3fms queue=%.3fms\n", ins,
+		    (unsigned long long)r->usage.memory, r->usage.cpu_ms,
+		    r->usage.wall_ms, r->usage.queue_ms);
+	}
 	return kind_exit_status(k);
 }
 
@@ -156,6 +163,11 @@ cmd_call(int argc, char **argv)
 		status = runopt_report(&opt, argc, argv);
 		runopt_free(&opt);
 		return status;
+	}
+	if (opt.version) {
+		printf("moonbox %s\n", PACKAGE_VERSION);
+		runopt_free(&opt);
+		return 0;
 	}
 	if (opt.help || optind != argc - 1) {
 		call_usage(opt.help ? stdout : stderr);

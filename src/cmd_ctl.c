@@ -79,7 +79,7 @@ ctl_print_stats(json_t *v)
 		    json_string_value(json_object_get(p, "name")),
 		    ctl_int(w, "idle"), ctl_int(w, "busy"),
 		    ctl_int(w, "starting") + ctl_int(w, "spawning"),
-		    ctl_int(w, "queue"), ctl_int(p, "invocations"), ctl_ok(p),
+		    ctl_int(p, "queue"), ctl_int(p, "invocations"), ctl_ok(p),
 		    ctl_ms(p, "p50"), ctl_ms(p, "p99"), ctl_int(p, "kills"),
 		    ctl_int(p, "crashes"), ctl_int(p, "restarts"));
 	}

@@ -94,7 +94,7 @@ gen_install(struct gen *g)
 	struct gen *old = M.cur;
 
 	M.cur = g;
-	log_set_level(g->set.log_level);
+	log_set_level(M.debug ? LOG_LV_DEBUG : g->set.log_level);
 	for (int i = 0; i < g->npools; i++)
 		pool_maintain(&g->pools[i]);
 	if (old == NULL)
@@ -135,9 +135,13 @@ master_reload(char *err, size_t len)
 		return -1;
 	}
 	if (strcmp(g->set.listen, M.cur->set.listen) != 0 ||
-	    strcmp(g->set.control, M.cur->set.control) != 0)
-		log_warn("reload: listen and control take effect only at a "
-		    "restart");
+	    strcmp(g->set.control, M.cur->set.control) != 0 ||
+	    g->set.listen_mode != M.cur->set.listen_mode ||
+	    strcmp(g->set.listen_group, M.cur->set.listen_group) != 0 ||
+	    strcmp(g->set.user, M.cur->set.user) != 0 ||
+	    strcmp(g->set.chroot, M.cur->set.chroot) != 0)
+		log_warn("reload: listen, control, user and chroot take effect "
+		    "only at a restart; the running values stay");
 	M.stats.reloads++;
 	gen_install(g);
 	bridge_reload();

@@ -196,9 +196,20 @@ job_reply(struct job *j, enum mb_kind k, const char *msg, size_t len,
 	job_free(j);
 }
 
+/* A deadline the worker saw shortened by the wait in the queue is told
+ * as the client gave it. */
 void
 job_done(struct job *j, const struct msg_result *m)
 {
+	char msg[256];
+
+	if (m->kind == MB_TIMEOUT && j->queue_ms >= 1) {
+		snprintf(msg, sizeof msg, "deadline of %llu ms passed (%.0f ms "
+		    "of it waiting for a worker)", (unsigned long long)
+		    ((j->limits.timeout_us + 500) / 1000), j->queue_ms);
+		job_reply(j, m->kind, msg, strlen(msg), m);
+		return;
+	}
 	job_reply(j, m->kind, m->message.p, m->message.n, m);
 }
 
@@ -263,6 +274,9 @@ job_options(struct mpr *r, struct lim_config *l, char *err, size_t len)
 				l->instructions = v;
 			break;
 		case 3:
+			if (v == 0)
+				return snprintf(err, len, "output must be at least "
+				    "1 byte"), -1;
 			if (v < l->output)
 				l->output = (size_t)v;
 			break;

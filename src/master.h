@@ -130,6 +130,7 @@ struct master {
 	char			 chroot[1024];
 	int			 made_chroot;
 	int			 draining;
+	int			 debug;		/* -d: debug lines whatever */
 	struct timespec		 started;
 	struct master_stats	 stats;
 	struct event		*tick;

@@ -47,6 +47,7 @@ static struct {
 	int		 spawner_restarts;
 	time_t		 spawner_window;
 	int		 exit_status;
+	unsigned	 finish_ticks;
 } mbd;
 
 static void
@@ -292,11 +293,14 @@ mbd_reap(void)
 
 static void mbd_check_drained(void);
 
+/* Every few milliseconds: out once the clients have their replies, or
+ * the flush time is over. */
 static void
 mbd_on_finish(evutil_socket_t fd, short what, void *ud)
 {
 	(void)fd, (void)what, (void)ud;
-	if (rpc_clients() == 0 || (what & EV_TIMEOUT))
+	mbd.finish_ticks++;
+	if (rpc_clients() == 0 || mbd.finish_ticks * 20 >= MBD_FLUSH_MS)
 		event_base_loopexit(M.base, NULL);
 }
 
@@ -304,7 +308,7 @@ mbd_on_finish(evutil_socket_t fd, short what, void *ud)
 static void
 mbd_check_drained(void)
 {
-	struct timeval tv = { MBD_FLUSH_MS / 1000, (MBD_FLUSH_MS % 1000) * 1000 };
+	struct timeval tv = { 0, 20000 };
 
 	if (!M.draining || master_jobs_open() > 0 || mbd.finish_timer != NULL)
 		return;
@@ -312,7 +316,8 @@ mbd_check_drained(void)
 	for (int i = 0; i < M.cur->npools; i++)
 		pool_retire_idle(&M.cur->pools[i]);
 	rpc_close_all();
-	mbd.finish_timer = evtimer_new(M.base, mbd_on_finish, NULL);
+	mbd.finish_timer = event_new(M.base, -1, EV_PERSIST, mbd_on_finish,
+	    NULL);
 	evtimer_add(mbd.finish_timer, &tv);
 }
 
@@ -487,8 +492,7 @@ main(int argc, char **argv)
 		    g->set.path, g->npools, g->rules.n);
 		return 0;
 	}
-	if (o.debug)
-		g->set.log_level = LOG_LV_DEBUG;
+	M.debug = o.debug;
 	mbd_open_self();
 	mbd_worker_identity(&g->set);
 	mbd_open_sockets(&g->set, &lfd, &cfd);

@@ -704,7 +704,9 @@ pool_submit(struct pool *p, struct job *j)
 		pool_dispatch(w, j);
 		return;
 	}
-	if (p->nqueue >= p->conf->queue) {
+	/* It may wait for a worker that is starting or can still be started,
+	 * whatever the queue's length; past those, only queue places. */
+	if (p->nqueue >= p->conf->queue + (p->conf->max_workers - p->nbusy)) {
 		job_fail(j, MB_OVERLOADED, "pool %s is at capacity (%u workers "
 		    "busy, %u invocations waiting); retry later",
 		    p->conf->name, p->nbusy, p->nqueue);

@@ -27,6 +27,7 @@ struct client {
 	unsigned		 inflight;
 	struct job_list		 jobs;
 	int			 eof;
+	int			 protocol_error;	/* counted already */
 	TAILQ_ENTRY(client)	 entry;
 };
 
@@ -186,6 +187,7 @@ rpc_dispatch(struct client *c, uint32_t msgid, const char *name, size_t n,
 static void
 rpc_protocol_error(struct client *c, const char *what)
 {
+	c->protocol_error = 1;
 	M.stats.protocol_errors++;
 	log_info("client closed: not a msgpack-RPC request: %s", what);
 	link_close(c->link, what);
@@ -221,7 +223,7 @@ client_on_message(struct link *l, const char *buf, size_t len, void *ud)
 	}
 	if (mpr_str(&r, &name, &namelen) < 0 || namelen > RPC_METHOD_MAX) {
 		rpc_error(c, (uint32_t)msgid, MB_BAD_REQUEST,
-		    "the method must be a string");
+		    "the method must be a string of at most 64 bytes");
 		return;
 	}
 	rpc_dispatch(c, (uint32_t)msgid, name, namelen, &r);
@@ -245,7 +247,13 @@ client_on_closed(struct link *l, const char *why, void *ud)
 	struct client *c = ud;
 	struct job *j, *next;
 
-	(void)l, (void)why;
+	(void)l;
+	if (strcmp(why, "end of file") != 0 && strcmp(why, "closed") != 0 &&
+	    strcmp(why, "too slow") != 0 && c->socket != 0 &&
+	    !c->protocol_error) {
+		M.stats.protocol_errors++;
+		log_info("client closed: %s", why);
+	}
 	c->link = NULL;
 	TAILQ_FOREACH_SAFE(j, &c->jobs, in_client, next) {
 		TAILQ_REMOVE(&c->jobs, j, in_client);
