@@ -21,6 +21,11 @@ const char *modtostr_tolstring(lua_State *, int, size_t *);
 void	modtostr_patch_base(lua_State *, int);
 void	modtostr_patch_string(lua_State *, int);
 void	modcap_set_channel(int);
+/* Serve capability calls in this process (moonbox test, replay): given a
+ * PROTO_CAP_CALL body, return a malloc'ed PROTO_CAP_REPLY body (*len its
+ * size), or NULL for "the broker is not available". */
+typedef char	*(*modcap_handler)(void *, const char *, size_t, size_t *);
+void	modcap_set_handler(modcap_handler, void *);
 int	modcap_error_field(lua_State *, int, const char *);
 
 #endif
