@@ -661,8 +661,8 @@ main(int argc, char **argv)
 	tcp_port = free_port();
 	base = event_base_new();
 	if (base == NULL || redis_start() < 0) {
-		printf("1..0 # SKIP redis-server did not start: see %s/redis.log\n",
-		    dir);
+		printf("1..0 # SKIP redis-server did not start: see "
+		    "%s/redis.log\n", dir);
 		return 0;
 	}
 	test_open_arguments();
