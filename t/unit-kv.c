@@ -570,12 +570,14 @@ test_sweep(void)
 	sleep_ms(150);
 	n = kv_sweep(kv, 10, err, sizeof err);
 	ok(n >= 0 && n <= 10, "a sweep examines no more entries than asked");
+	/* Writes swept some already if setting them up took 100 ms. */
 	n += kv_sweep(kv, 0, err, sizeof err);
-	ok(n == 40 && holds(kv, "p", S("live"), S("v")) &&
+	ok(n > 0 && n <= 40 && holds(kv, "p", S("live"), S("v")) &&
 	    holds(kv, "p", S("later"), S("v")),
-	    "sweeping removes every expired key and keeps the others");
+	    "sweeping removes expired keys and keeps the others");
 	ok(kv_sweep(kv, 0, err, sizeof err) == 0,
-	    "a second sweep finds nothing left to remove");
+	    "a whole sweep leaves no expired key behind, even among many in "
+	    "a row");
 
 	for (int i = 0; i < 40; i++) {
 		snprintf(key, sizeof key, "f%02d", i);
