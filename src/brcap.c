@@ -57,7 +57,7 @@ kv_key(struct br_call *c, struct mpr *r)
 	if (mpr_bytes(r, &k, &n) < 0)
 		return bad_args(c, "the key must be a string");
 	if (n == 0 || n > KV_KEY_MAX)
-		return bad_args(c, "a key is 1 to 512 bytes");
+		return bad_args(c, "a key is 1 to 255 bytes");
 	memcpy(c->key, k, n);
 	c->key[n] = '\0';
 	c->cc.cap = CAP_KV;
