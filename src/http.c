@@ -242,6 +242,50 @@ http_parse_url(const char *text, CURLU *base, char *msg, size_t n)
 	return h;
 }
 
+/* The URL must be as libcurl reads it, since that is what the policy saw:
+ * "/a/../b" or "http://x#@y/" would otherwise be judged as one URL and
+ * fetched as another. */
+static int
+http_check_canonical(CURLU *h, const char *url, char *msg, size_t n)
+{
+	char *text = NULL, shown[HTTP_SHOW_URL];
+	int same;
+
+	if (curl_url_get(h, CURLUPART_URL, &text, 0) != CURLUE_OK) {
+		snprintf(msg, n, "out of memory reading the URL");
+		return -1;
+	}
+	same = strcmp(text, url) == 0;
+	if (!same)
+		snprintf(msg, n, "the URL reads as %s: write it that way, the "
+		    "policy judges the URL as written",
+		    http_show(shown, sizeof shown, text));
+	curl_free(text);
+	return same ? 0 : -1;
+}
+
+int
+http_url_canonical(const char *url, char *buf, size_t n)
+{
+	CURLU *h = http_parse_url(url, NULL, buf, n);
+	char *text = NULL;
+	int rc = -1;
+
+	if (h == NULL)
+		return -1;
+	if (curl_url_get(h, CURLUPART_URL, &text, 0) != CURLUE_OK)
+		snprintf(buf, n, "out of memory reading the URL");
+	else if (strlen(text) >= n)
+		snprintf(buf, n, "the URL is too long once read: shorten it");
+	else {
+		memcpy(buf, text, strlen(text) + 1);
+		rc = 0;
+	}
+	curl_free(text);
+	curl_url_cleanup(h);
+	return rc;
+}
+
 /* The headers the engine sets itself or that would let a caller change
  * how the exchange is framed: refused. */
 static const struct {
@@ -428,7 +472,8 @@ http_prepare(struct http_call *c, const struct http_request *req, char *msg,
 {
 	if (http_check_method(req->method, msg, n) < 0)
 		return HTTP_BAD_REQUEST;
-	if ((c->url = http_parse_url(req->url, NULL, msg, n)) == NULL)
+	if ((c->url = http_parse_url(req->url, NULL, msg, n)) == NULL ||
+	    http_check_canonical(c->url, req->url, msg, n) < 0)
 		return HTTP_BAD_REQUEST;
 	if (http_check_headers(req, msg, n) < 0)
 		return HTTP_BAD_REQUEST;

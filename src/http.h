@@ -101,6 +101,12 @@ void		 http_engine_free(struct http_engine *);
  * The call is valid until its callback returns or it is cancelled. */
 struct http_call *http_start(struct http_engine *, const struct http_request *,
 		    http_cb, void *);
+/* The URL as the engine fetches it: libcurl's reading, dot segments
+ * resolved, numeric hosts spelt out, no fragment ("https://a.example" is
+ * "https://a.example/"). http_start refuses a URL not already in this form,
+ * so the broker must put this, not the rule's text, to the policy. 0; or -1
+ * with a message in the buffer. */
+int		 http_url_canonical(const char *, char *, size_t);
 /* Abandon a call: cb is not called. NULL, or the call whose callback is
  * running: nothing happens. */
 void		 http_cancel(struct http_call *);

@@ -6,6 +6,7 @@
  * and jansson (for the output).
  *
  *   http-probe [-f MS] CALL...
+ *   http-probe -c URL...
  *
  * A CALL is one argument of space-separated key=value words; values are
  * percent-decoded (%0d is CR), so a word never holds a space itself:
@@ -15,7 +16,9 @@
  *     without private addresses, private and prefix allow them) redirects=N
  *   after=NAME (start when call NAME has ended)
  *   cancel=MS (http_cancel after MS; 0: right after http_start)
- * -f MS frees the engine after MS, whatever is still pending.
+ * -f MS frees the engine after MS, whatever is still pending. -c prints
+ * http_url_canonical's reading of each URL: {"in":...,"out":...} or
+ * {"in":...,"refused":...}.
  * Lines: {"name":...,"error":"ok",...} per callback, {"name":...,
  * "cancelled":true} per cancel, {"freed":true}, and {"end":true,...} last.
  */
@@ -390,6 +393,25 @@ cleanup(void)
 	libevent_global_shutdown();
 }
 
+static int
+canonical(int argc, char **argv)
+{
+	char buf[HTTP_URL_MAX + 1];
+	json_t *o;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		o = json_object();
+		json_object_set_new(o, "in", jstr(argv[i]));
+		if (http_url_canonical(argv[i], buf, sizeof buf) == 0)
+			json_object_set_new(o, "out", jstr(buf));
+		else
+			json_object_set_new(o, "refused", jstr(buf));
+		emit(o);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -400,8 +422,10 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	alarm(60);
-	while ((c = getopt(argc, argv, "f:")) != -1)
-		if (c == 'f')
+	while ((c = getopt(argc, argv, "cf:")) != -1)
+		if (c == 'c')
+			return canonical(argc - optind, argv + optind);
+		else if (c == 'f')
 			free_ms = atol(optarg);
 		else
 			return 2;

@@ -74,7 +74,8 @@ my %routes = (
 	},
 	'/big' => \&big,
 	'/redirect' => sub {
-		respond(@_, $_[1]{q}{code} // 302, ["Location: $_[1]{q}{to}"], '');
+		respond(@_, $_[1]{q}{code} // 302, ["Location: $_[1]{q}{to}",
+		    $_[1]{q}{cookie} ? ('Set-Cookie: session=1; Path=/') : ()], '');
 	},
 	'/loop' => sub {
 		respond(@_, 302, ['Location: /loop?n=' . (($_[1]{q}{n} // 0) + 1)], '');
@@ -182,24 +183,30 @@ ok($r->{sent} > 20 && $r->{received} > 40 && $r->{received} < 400,
     'bytes sent and received are counted') or diag "$r->{sent} $r->{received}";
 
 my $p = probe("name=name url=http://localhost:$port/ok?t=lh",
-    "name=decimal url=http://2130706433:$port/ok?t=dec",
-    "name=octal url=http://0177.0.0.1:$port/ok?t=oct",
+    "name=decimal url=$base/redirect?to=http://2130706433:$port/ok?t=dec "
+    . 'private=1 follow=all',
+    "name=octal url=$base/redirect?to=http://0177.0.0.1:$port/ok?t=oct "
+    . 'private=1 follow=all',
     "name=mapped url=http://[::ffff:127.0.0.1]:$port/ok?t=map",
     "name=v6 url=http://[::1]:$port/ok?t=v6",
     "name=zero url=http://0.0.0.0:$port/ok?t=zero");
 like($p->{by}{name}{message}, qr/refused: loopback/,
     'a name that resolves to loopback is denied after resolution');
-like($p->{by}{decimal}{message}, qr/127\.0\.0\.1 refused/,
+# The hop may reuse the first hop's connection: either line catches it.
+like($p->{by}{decimal}{message}, qr/(connection|request) to 127\.0\.0\.1 refused/,
     'a decimal IPv4 literal is judged by the address it means');
-like($p->{by}{octal}{message}, qr/127\.0\.0\.1 refused/,
+like($p->{by}{octal}{message}, qr/(connection|request) to 127\.0\.0\.1 refused/,
     'an octal IPv4 literal is judged by the address it means');
+is_deeply([$p->{by}{decimal}{asked}[0], $p->{by}{octal}{asked}[0]],
+    ["GET http://127.0.0.1:$port/ok?t=dec", "GET http://127.0.0.1:$port/ok?t=oct"],
+    'and the redirect check is asked about the address spelt out');
 like($p->{by}{mapped}{message}, qr/IPv4-mapped address embedding 127\.0\.0\.1/,
     'an IPv4-mapped IPv6 literal is judged by the IPv4 address it embeds');
 like($p->{by}{v6}{message}, qr/::1 refused: loopback/, 'IPv6 loopback is denied');
 like($p->{by}{zero}{message}, qr/0\.0\.0\.0 refused: unspecified/,
     '0.0.0.0 is denied');
-is(seen('t=lh') + seen('t=dec') + seen('t=oct') + seen('t=map') +
-    seen('t=zero'), 0, 'none of them reaches the server');
+is(seen('t=lh') + seen('GET /ok?t=dec') + seen('GET /ok?t=oct') +
+    seen('t=map') + seen('t=zero'), 0, 'none of them reaches the server');
 
 $p = probe("name=a url=$base/ok?t=reuseA private=1",
     "name=b after=a url=$base/ok?t=reuseB");
@@ -367,6 +374,59 @@ like($p->{by}{noscheme}{message}, qr/not valid|no scheme/,
     'a URL without a scheme is refused');
 like($p->{by}{space}{message}, qr/space or a control character/,
     'a URL with a space is refused');
+
+# A URL is judged as written, so it must be written as it is fetched.
+
+$p = probe("name=dots url=$base/x/../ok?t=dots private=1",
+    "name=frag url=http://nonexistent.invalid#\@127.0.0.1:$port/ok?t=frag private=1",
+    "name=decimal url=http://2130706433:$port/ok?t=decimal private=1",
+    "name=noslash url=http://127.0.0.1:$port private=1");
+like($p->{by}{dots}{message}, qr{the URL reads as \Q$base\E/ok\?t=dots: write it that way},
+    'a URL with dot segments is refused, naming the URL it would fetch');
+like($p->{by}{frag}{message}, qr{reads as http://nonexistent\.invalid/},
+    'a URL whose fragment hides its host is refused, naming the real host');
+like($p->{by}{decimal}{message}, qr{reads as http://127\.0\.0\.1:$port/},
+    'a numeric host not spelt out is refused, spelt out');
+like($p->{by}{noslash}{message}, qr{reads as http://127\.0\.0\.1:$port/:},
+    'even a missing slash is named');
+is(seen('t=dots') + seen('t=frag') + seen('t=decimal'), 0,
+    'none of them connects');
+
+open(my $cfh, '-|', $probe, '-c', 'HTTPS://api.example.com',
+    'http://a.example/x/./y/../z#frag', 'http://evil.example#@a.example/',
+    'http://0x7f.1/', 'ftp://a.example/', 'http://u:p@a.example/')
+    or die "$probe: $!";
+my @canon = map { decode_json($_) } <$cfh>;
+close $cfh;
+is_deeply([map { $_->{out} // "refused: $_->{refused}" } @canon],
+    ['https://api.example.com/', 'http://a.example/x/z',
+     'http://evil.example/', 'http://127.0.0.1/',
+     'refused: only http and https URLs are allowed, not ftp:',
+     'refused: the URL carries credentials: send them in an Authorization '
+     . 'header instead'],
+    'http_url_canonical gives the broker the URL the engine will fetch');
+
+# What libcurl would take from the environment or keep between hops.
+
+{
+	local $ENV{http_proxy} = 'http://127.0.0.1:1/';
+	local $ENV{HTTP_PROXY} = 'http://127.0.0.1:1/';
+	local $ENV{ALL_PROXY} = 'http://127.0.0.1:1/';
+	local $ENV{HOME} = $dir;
+	open my $fh, '>', "$dir/.netrc" or die "$dir/.netrc: $!";
+	print $fh "machine 127.0.0.1 login someone password s3cret\n";
+	close $fh;
+	chmod 0600, "$dir/.netrc";
+	$r = call("url=$base/headers?t=env private=1");
+}
+ok($r->{error} eq 'ok' && $r->{status} == 200,
+    'a proxy named in the environment is not used') or diag explain $r;
+unlike($r->{body}, qr/^Authorization:/mi, 'nor is ~/.netrc');
+
+$r = call("url=$base/redirect?to=/headers&cookie=1 private=1 follow=private");
+ok($r->{status} == 200 && $r->{body} !~ /^Cookie:/mi,
+    'a cookie set by a response is not sent on the next hop')
+    or diag explain $r;
 
 $r = call('url=http://nonexistent.invalid/ timeout=8000');
 ok($r->{error} eq 'failed' && $r->{message} =~ /nonexistent\.invalid/,
