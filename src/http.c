@@ -546,6 +546,8 @@ http_keep_header(struct http_call *c, const char *p, size_t len)
 	const char *colon = memchr(p, ':', len), *v;
 	size_t start = c->rhdrs.len, i, vlen;
 
+	if (memchr(p, '\0', len) != NULL)
+		return 0;		/* would break the name\0value\0 list */
 	if (p[0] == ' ' || p[0] == '\t')
 		return http_fold(c, p, len);
 	if (colon == NULL || colon == p)
@@ -980,8 +982,7 @@ http_next_method(struct http_call *c, long status)
 {
 	char *get;
 
-	if (status != 303 || strcmp(c->method, "HEAD") == 0 ||
-	    strcmp(c->method, "GET") == 0)
+	if (status != 303 || strcmp(c->method, "HEAD") == 0)
 		return 0;
 	if ((get = strdup("GET")) == NULL)
 		return -1;
@@ -993,17 +994,18 @@ http_next_method(struct http_call *c, long status)
 	return 0;
 }
 
-/* Take the hop to next: the caller has allowed it. */
+/* Take the hop to next: the caller has allowed it. The handle leaves the
+ * multi first: the header list and body it points to are about to go. */
 static void
 http_hop(struct http_call *c, CURLU *next, long status, int allow_private)
 {
+	http_unplug(c);
 	if ((!http_same_origin(c->url, next) && http_drop_credentials(c) < 0) ||
 	    http_next_method(c, status) < 0) {
 		curl_url_cleanup(next);
 		http_finish(c, HTTP_FAILED, "out of memory following a redirect");
 		return;
 	}
-	http_unplug(c);
 	curl_url_cleanup(c->url);
 	c->url = next;
 	c->allow_private = allow_private;

@@ -84,6 +84,9 @@ my %routes = (
 		respond(@_, 200, [], join('', map { "$_\n" } @{ $_[1]{headers} }));
 	},
 	'/post' => sub { respond(@_, 200, [], "$_[1]{method}\n$_[1]{body}") },
+	'/nul' => sub {
+		respond(@_, 200, ["X-Nul: a\0location: /evil", 'X-After: kept'], 'nul');
+	},
 	'/many' => sub {
 		respond(@_, 200, [map { "X-H-$_: $_" } 1 .. $_[1]{q}{n}], 'many');
 	},
@@ -262,10 +265,13 @@ is(seen('GET /loop'), 4, 'after the first request and max_redirects more');
 
 $p = probe("name=303 method=POST body=hello url=$base/redirect?code=303&to=/post "
     . "private=1 follow=private",
+    "name=303get body=hello url=$base/redirect?code=303&to=/post "
+    . "private=1 follow=private",
     "name=307 method=POST body=hello url=$base/redirect?code=307&to=/post "
     . "private=1 follow=private");
 ok($p->{by}{303}{body} eq "GET\n" && $p->{by}{303}{asked}[0] eq "GET $base/post",
     '303 turns a POST into a GET without a body') or diag explain $p->{by}{303};
+is($p->{by}{'303get'}{body}, "GET\n", 'and a GET sent with a body loses it');
 ok($p->{by}{307}{body} eq "POST\nhello",
     '307 repeats the POST with its body') or diag explain $p->{by}{307};
 
@@ -313,6 +319,14 @@ ok($p->{by}{length}{error} eq 'too_large' &&
     $p->{by}{length}{received} < 1000000,
     'a Content-Length past max_response is refused before the body')
     or diag explain $p->{by}{length};
+
+$r = call("url=$base/nul private=1");
+# libcurl 7.88 fails the transfer; http.c would skip the line otherwise.
+ok(($r->{error} eq 'failed' && $r->{message} =~ /Nul byte/i) ||
+    ($r->{error} eq 'ok' && !exists $r->{headers}{'x-nul'} &&
+    !exists $r->{headers}{location} && $r->{headers}{'x-after'} eq 'kept'),
+    'a response header holding a NUL byte cannot forge another header')
+    or diag explain $r;
 
 $p = probe("name=fit url=$base/many?n=50 private=1",
     "name=many url=$base/many?n=150 private=1");
