@@ -127,7 +127,7 @@ pool_size(const struct conf_stmt *st, size_t min, size_t max, size_t *out,
 static int
 pool_memory(void *ud, const struct conf_stmt *st, struct conf_err *e)
 {
-	return pool_size(st, POLICY_MIN_MEMORY, 4096u << 20,
+	return pool_size(st, POLICY_MIN_MEMORY, (size_t)4096 << 20,
 	    &((struct pol_ctx *)ud)->pool->limits.memory, e);
 }
 
