@@ -228,8 +228,8 @@ quota_each(const struct policy *p, const char *rule, const char *pool,
 	if (cap == CAP_LOG && (log = policy_log_allow(p, rule)) != NULL &&
 	    log->rate.limit > 0)
 		visit(ud, &log->rate, QUOTA_RULE, rule);
-	pc = pool != NULL ? policy_pool_named(p, pool) :
-	    policy_pool_for(p, rule);
+	if (pool == NULL || (pc = policy_pool_named(p, pool)) == NULL)
+		pc = policy_pool_for(p, rule);
 	for (int k = 0; pc != NULL && k < pc->nquotas; k++)
 		if (pc->quotas[k].cap == (int)cap ||
 		    pc->quotas[k].cap == POLICY_CALLS)
@@ -316,6 +316,14 @@ quota_charge(struct quota_book *b, const struct policy *p, const char *rule,
 {
 	struct quota_walk w = { .b = b, .now = now, .inv = inv };
 
+	if (rule == NULL || (unsigned)cap >= CAP_KIND_COUNT) {
+		d->allowed = 0;
+		d->line = 0;
+		d->allow_private = 0;
+		snprintf(d->why, sizeof d->why, "denied: a quota charge needs a "
+		    "rule and a capability");
+		return -1;
+	}
 	w.phase = QUOTA_PREPARE;
 	quota_each(p, rule, pool, cap, quota_step, &w);
 	w.phase = QUOTA_CHECK;

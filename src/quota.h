@@ -41,8 +41,9 @@ void	quota_inv_reset(struct quota_inv *);
  * Charge one call the policy allowed, at now_us (CLOCK_REALTIME). Every
  * quota that applies must have room, or nothing is charged: 0 if charged
  * (the decision is left as it was); -1 if refused, and the decision says
- * denied, the quota's line and why. pool NULL: the pool that runs the rule.
- * A full book refuses too: the quotas could no longer be counted.
+ * denied, the quota's line and why. pool NULL, or a pool this policy does
+ * not name (it was reloaded away): the pool that runs the rule now. A full
+ * book refuses too: the quotas could no longer be counted.
  */
 int	quota_charge(struct quota_book *, const struct policy *, const char *,
 	    const char *, enum cap_kind, uint64_t, struct quota_inv *,

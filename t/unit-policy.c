@@ -866,6 +866,12 @@ test_quota_pool(const struct policy *p, struct quota_book *b)
 	memset(&d, 0, sizeof d);
 	ok(quota_charge(b, p, "pool/c", "all", CAP_HTTP, T0, &inv, &d) == 0,
 	    "the pool the broker names is the one counted");
+	ok(quota_charge(b, p, "pool/c", "gone", CAP_HTTP, T0, &inv, &d) < 0 &&
+	    d.line == 3, "a pool the policy no longer names is counted as the "
+	    "pool that runs the rule now");
+	ok(quota_charge(b, p, NULL, NULL, CAP_HTTP, T0, &inv, &d) < 0 &&
+	    quota_charge(b, p, "pool/a", NULL, CAP_KIND_COUNT, T0, &inv,
+	    &d) < 0, "a charge without a rule or a capability is refused");
 }
 
 static void
