@@ -300,17 +300,12 @@ pol_nul_in(const struct pcall *c)
 	return NULL;
 }
 
-static int
-pol_report(const struct policy *p, const struct pcall *pc, const char *rule)
+/* The rule, its pool and the call, before the decision. */
+static const struct pool_conf *
+pol_print_head(const struct policy *p, const struct pcall *pc,
+    const char *rule, int nul)
 {
-	struct cap_call c = { .cap = pc->cap, .rule = rule, .method = pc->method,
-	    .url = pc->url, .write = pc->write, .key = pc->key,
-	    .keylen = pc->keylen, .secret = pc->secret };
 	const struct pool_conf *pool = policy_pool_for(p, rule);
-	struct pol_quota_print qp = { p->path, 0 };
-	const struct pol_allow *a = NULL;
-	struct cap_decision d = { 0 };
-	const char *nul = pol_nul_in(pc);
 	struct url *u = malloc(sizeof *u);
 	char err[256];
 
@@ -320,26 +315,49 @@ pol_report(const struct policy *p, const struct pcall *pc, const char *rule)
 	else
 		printf("pool: none: no pool's rules match %s, so it cannot run "
 		    "at all\n", rule);
-	c.pool = pool != NULL ? pool->name : NULL;
 	pol_print_call(pc);
-	if (u != NULL && c.cap == CAP_HTTP && nul == NULL &&
+	if (u != NULL && pc->cap == CAP_HTTP && !nul &&
 	    url_parse(pc->url, u, err, sizeof err) == 0)
 		printf("url: %s\n", u->normalized);
 	free(u);
-	if (nul != NULL)
-		snprintf(d.why, sizeof d.why, "%s", nul);
-	else
-		a = policy_decide_by(p, &c, &d);
-	printf("decision: %s\n", d.allowed ? "allowed" : "denied");
+	return pool;
+}
+
+static void
+pol_print_decision(const struct policy *p, const struct pol_allow *a,
+    const struct cap_decision *d)
+{
+	printf("decision: %s\n", d->allowed ? "allowed" : "denied");
 	if (a != NULL)
 		printf("line: %s:%d: %s\n", p->path, a->line, a->text);
 	else
 		printf("line: none: no allow statement matches, so the default "
 		    "denies it\n");
-	if (d.allow_private)
+	if (d->allow_private)
 		printf("allow_private: yes: the address may be loopback, "
 		    "private or link-local\n");
-	printf("why: %s\n", d.why);
+	printf("why: %s\n", d->why);
+}
+
+static int
+pol_report(const struct policy *p, const struct pcall *pc, const char *rule)
+{
+	struct cap_call c = { .cap = pc->cap, .rule = rule, .method = pc->method,
+	    .url = pc->url, .write = pc->write, .key = pc->key,
+	    .keylen = pc->keylen, .secret = pc->secret };
+	struct pol_quota_print qp = { p->path, 0 };
+	const struct pool_conf *pool;
+	const struct pol_allow *a = NULL;
+	struct cap_decision d = { 0 };
+	const char *nul = pol_nul_in(pc);
+
+	pool = pol_print_head(p, pc, rule, nul != NULL);
+	c.pool = pool != NULL ? pool->name : NULL;
+	if (nul != NULL)
+		snprintf(d.why, sizeof d.why, "%s", nul);
+	else
+		a = policy_decide_by(p, &c, &d);
+	pol_print_decision(p, a, &d);
 	if (d.allowed) {
 		quota_each(p, rule, c.pool, c.cap, pol_print_quota, &qp);
 		if (qp.n == 0)

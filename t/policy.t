@@ -137,6 +137,19 @@ $r = why_call($example, 'payments/charge',
 is($r->{status}, 0, 'the example policy allows a payment rule to charge');
 like($r->{out}, qr/^pool: payments /m, 'in the payments pool');
 
+my $plain = write_file(tmpdir() . '/plain.policy', <<'EOF');
+pool all { rules "**" }
+rule "**" {
+	allow log  ; allow secret "odd\"name"   # comments are not kept
+}
+EOF
+$r = why_call($plain, 'a/b', 'log.warn("x")');
+like($r->{out}, qr/^quota: none$/m, 'explain says when no quota applies');
+$r = why_call($plain, 'a/b', 'secrets.get("odd\\"name")');
+is($r->{status}, 0, 'a secret name with a quote is allowed by its statement');
+like($r->{out}, qr/^line: \Q$plain\E:3: allow secret "odd\\"name"$/m,
+    'the deciding statement is printed as it could be written, escapes and all');
+
 # ---- bad usage ----
 
 for my $call ('x = 1', 'kv.get("a") kv.get("b")', 'while true do end',
