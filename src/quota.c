@@ -54,7 +54,13 @@ struct quota_walk {
 };
 
 struct quota_book *
-quota_book_new(size_t max)
+quota_book_new(void)
+{
+	return quota_book_new_max(QUOTA_BOOK_DEFAULT_MAX);
+}
+
+struct quota_book *
+quota_book_new_max(size_t max)
 {
 	struct quota_book *b = calloc(1, sizeof *b);
 
@@ -310,11 +316,13 @@ quota_refuse(const struct quota_walk *w, const struct quota_book *b,
 }
 
 int
-quota_charge(struct quota_book *b, const struct policy *p, const char *rule,
-    const char *pool, enum cap_kind cap, uint64_t now,
-    struct quota_inv *inv, struct cap_decision *d)
+quota_charge(struct quota_book *b, const struct policy *p,
+    const struct cap_call *c, uint64_t now, struct quota_inv *inv,
+    struct cap_decision *d)
 {
 	struct quota_walk w = { .b = b, .now = now, .inv = inv };
+	const char *rule = c->rule, *pool = c->pool;
+	enum cap_kind cap = c->cap;
 
 	if (rule == NULL || (unsigned)cap >= CAP_KIND_COUNT) {
 		d->allowed = 0;

@@ -29,8 +29,9 @@ struct quota_inv {
 
 struct quota_book;
 
-/* A book of at most max window counters (0: QUOTA_BOOK_DEFAULT_MAX). */
-struct quota_book *quota_book_new(size_t);
+/* A book of QUOTA_BOOK_DEFAULT_MAX window counters, or of max. */
+struct quota_book *quota_book_new(void);
+struct quota_book *quota_book_new_max(size_t);
 void	quota_book_free(struct quota_book *);
 /* Window counters held; counters whose window has passed are evicted. */
 size_t	quota_book_count(const struct quota_book *);
@@ -38,15 +39,16 @@ void	quota_sweep(struct quota_book *, uint64_t);
 void	quota_inv_reset(struct quota_inv *);
 
 /*
- * Charge one call the policy allowed, at now_us (CLOCK_REALTIME). Every
- * quota that applies must have room, or nothing is charged: 0 if charged
- * (the decision is left as it was); -1 if refused, and the decision says
- * denied, the quota's line and why. pool NULL, or a pool this policy does
- * not name (it was reloaded away): the pool that runs the rule now. A full
- * book refuses too: the quotas could no longer be counted.
+ * Charge one call the policy allowed (its rule, pool and capability), at
+ * now_us: microseconds of CLOCK_REALTIME, so that windows start on the
+ * hour. Every quota that applies must have room, or nothing is charged:
+ * 0 if charged (the decision is left as it was); -1 if refused, and the
+ * decision says denied, the quota's line and why. A pool NULL, or one this
+ * policy does not name (it was reloaded away): the pool that runs the rule
+ * now. A full book refuses too: the quotas could no longer be counted.
  */
-int	quota_charge(struct quota_book *, const struct policy *, const char *,
-	    const char *, enum cap_kind, uint64_t, struct quota_inv *,
+int	quota_charge(struct quota_book *, const struct policy *,
+	    const struct cap_call *, uint64_t, struct quota_inv *,
 	    struct cap_decision *);
 
 /* Each quota that applies to a call of the capability by the rule, in the

@@ -477,6 +477,24 @@ url_parse_once(const char *in, size_t n, struct url *u, char *err,
 	return ok;
 }
 
+/* The text curl writes for a URL, as the HTTP engine reads it back:
+ * 0 if it is the URL itself. */
+static int
+url_curl_fixed(const char *in)
+{
+	CURLU *h = curl_url();
+	char *text = NULL;
+	int same = 0;
+
+	if (h != NULL && curl_url_set(h, CURLUPART_URL, in,
+	    CURLU_DISALLOW_USER | CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+	    curl_url_get(h, CURLUPART_URL, &text, 0) == CURLUE_OK)
+		same = strcmp(text, in) == 0;
+	curl_free(text);
+	curl_url_cleanup(h);
+	return same ? 0 : -1;
+}
+
 int
 url_parsen(const char *in, size_t n, struct url *u, char *err, size_t len)
 {
@@ -485,14 +503,16 @@ url_parsen(const char *in, size_t n, struct url *u, char *err, size_t len)
 
 	if (url_parse_once(in, n, u, err, len) < 0)
 		return -1;
-	/* What the HTTP engine will hand to curl must mean the same. */
+	/* What the HTTP engine hands to curl must mean the same, and be
+	 * written as curl writes it. */
 	if ((again = malloc(sizeof *again)) == NULL)
 		return url_fail(err, len, "out of memory");
 	r = url_parse_once(u->normalized, strlen(u->normalized), again, err,
 	    len);
 	if (r == 0 && (strcmp(again->normalized, u->normalized) != 0 ||
 	    strcmp(again->host, u->host) != 0 || again->port != u->port ||
-	    strcmp(again->path, u->path) != 0))
+	    strcmp(again->path, u->path) != 0 ||
+	    url_curl_fixed(u->normalized) < 0))
 		r = url_fail(err, len, "the URL does not keep its meaning once "
 		    "normalized");
 	free(again);
@@ -505,6 +525,12 @@ int
 url_parse(const char *in, struct url *u, char *err, size_t len)
 {
 	return url_parsen(in, strlen(in), u, err, len);
+}
+
+void
+url_free(struct url *u)
+{
+	memset(u, 0, sizeof *u);
 }
 
 /* ---- patterns ---- */

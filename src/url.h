@@ -55,6 +55,8 @@ enum url_miss {
 int	url_parse(const char *, struct url *, char *, size_t);
 /* The same for bytes that may hold a NUL, which is refused. */
 int	url_parsen(const char *, size_t, struct url *, char *, size_t);
+/* A struct url holds no allocation: this only clears it. */
+void	url_free(struct url *);
 int	url_default_port(const char *);
 
 int	url_pattern_parse(const char *, struct url_pattern *, char *, size_t);

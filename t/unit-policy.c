@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "cap.h"
 #include "policy.h"
 #include "quota.h"
@@ -605,6 +607,8 @@ test_url_idempotent(void)
 		"https://a.corp.example./p/./q/",
 		"https://h.example/?",
 		"https://h.example",
+		"http://[::FFFF:127.0.0.1]:8080/%7e%2f?q=%2f",
+		"https://h.example/a%2fb/%41",
 	};
 	int all = 1;
 
@@ -617,6 +621,23 @@ test_url_idempotent(void)
 			diag("%s -> %s -> %s", urls[i], once, norm(once));
 	}
 	ok(all, "a normalized URL normalizes to itself");
+	all = 1;
+	for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+		const char *n = norm(urls[i]);
+		CURLU *h = curl_url();
+		char *text = NULL;
+
+		if (h == NULL || curl_url_set(h, CURLUPART_URL, n, 0) != 0 ||
+		    curl_url_get(h, CURLUPART_URL, &text, 0) != 0 ||
+		    strcmp(text, n) != 0) {
+			diag("%s: curl writes %s", n, text ? text : "nothing");
+			all = 0;
+		}
+		curl_free(text);
+		curl_url_cleanup(h);
+	}
+	ok(all, "a normalized URL is written as libcurl writes it, so the "
+	    "HTTP engine takes it as it is");
 	is_str(norm("https://h.example"), "https://h.example/", "a URL without "
 	    "a path gets '/'");
 }
@@ -772,13 +793,23 @@ static const char quota_policy[] =
     "}\n";
 
 static int
+charge_in(struct quota_book *b, const struct policy *p, const char *rule,
+    const char *pool, enum cap_kind cap, uint64_t now,
+    struct quota_inv *inv, struct cap_decision *d)
+{
+	struct cap_call c = { .cap = cap, .rule = rule, .pool = pool };
+
+	memset(d, 0, sizeof *d);
+	d->allowed = 1;
+	return quota_charge(b, p, &c, now, inv, d);
+}
+
+static int
 charge(struct quota_book *b, const struct policy *p, const char *rule,
     enum cap_kind cap, uint64_t now, struct quota_inv *inv,
     struct cap_decision *d)
 {
-	memset(d, 0, sizeof *d);
-	d->allowed = 1;
-	return quota_charge(b, p, rule, NULL, cap, now, inv, d);
+	return charge_in(b, p, rule, NULL, cap, now, inv, d);
 }
 
 /* How many calls pass before the first refusal, up to max. */
@@ -863,15 +894,14 @@ test_quota_pool(const struct policy *p, struct quota_book *b)
 	ok(charge(b, p, "pool/c", CAP_HTTP, T0, &inv, &d) < 0 && d.line == 3 &&
 	    has(d.why, "by the rules of pool shared in this 1m window"),
 	    "the pool's rules share one counter, and the refusal says so");
-	memset(&d, 0, sizeof d);
-	ok(quota_charge(b, p, "pool/c", "all", CAP_HTTP, T0, &inv, &d) == 0,
+	ok(charge_in(b, p, "pool/c", "all", CAP_HTTP, T0, &inv, &d) == 0,
 	    "the pool the broker names is the one counted");
-	ok(quota_charge(b, p, "pool/c", "gone", CAP_HTTP, T0, &inv, &d) < 0 &&
+	ok(charge_in(b, p, "pool/c", "gone", CAP_HTTP, T0, &inv, &d) < 0 &&
 	    d.line == 3, "a pool the policy no longer names is counted as the "
 	    "pool that runs the rule now");
-	ok(quota_charge(b, p, NULL, NULL, CAP_HTTP, T0, &inv, &d) < 0 &&
-	    quota_charge(b, p, "pool/a", NULL, CAP_KIND_COUNT, T0, &inv,
-	    &d) < 0, "a charge without a rule or a capability is refused");
+	ok(charge_in(b, p, NULL, NULL, CAP_HTTP, T0, &inv, &d) < 0 &&
+	    charge_in(b, p, "pool/a", NULL, CAP_KIND_COUNT, T0, &inv, &d) < 0,
+	    "a charge without a rule or a capability is refused");
 }
 
 static void
@@ -892,7 +922,7 @@ test_quota_log(const struct policy *p, struct quota_book *b)
 static void
 test_quota_eviction(const struct policy *p)
 {
-	struct quota_book *b = quota_book_new(2), *big;
+	struct quota_book *b = quota_book_new_max(2), *big;
 	struct quota_inv inv;
 	struct cap_decision d;
 	size_t most = 0;
@@ -905,7 +935,7 @@ test_quota_eviction(const struct policy *p)
 	    "of a rule share one counter");
 	quota_book_free(b);
 
-	b = quota_book_new(2);
+	b = quota_book_new_max(2);
 	ok(charge(b, p, "log/a", CAP_LOG, T0, &inv, &d) == 0 &&
 	    charge(b, p, "log/b", CAP_LOG, T0, &inv, &d) == 0,
 	    "two counters fill a book of two");
@@ -920,7 +950,7 @@ test_quota_eviction(const struct policy *p)
 	    "window has passed");
 	quota_book_free(b);
 
-	big = quota_book_new(0);
+	big = quota_book_new();
 	for (int i = 0; i < 20000; i++) {
 		char rule[32];
 
@@ -946,7 +976,7 @@ test_quotas(void)
 		diag("%s", err);
 		return;
 	}
-	b = quota_book_new(0);
+	b = quota_book_new();
 	test_quota_invocation(&p, b);
 	test_quota_window(&p, b);
 	test_quota_pool(&p, b);
