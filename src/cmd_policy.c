@@ -50,6 +50,7 @@ pol_usage(FILE *f)
 {
 	fprintf(f, "usage: moonbox policy check FILE\n"
 	    "       moonbox policy explain FILE --rule NAME --call CALL\n"
+	    "       moonbox policy --help\n"
 	    "CALL as a rule writes it: 'http.request{method=\"GET\", "
 	    "url=\"https://...\"}',\n  'kv.get(\"key\")', 'kv.set(\"key\", v)', "
 	    "'kv.del(\"key\")', 'kv.incr(\"key\")',\n  "
