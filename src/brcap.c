@@ -350,6 +350,10 @@ http_start_call(struct br_call *c, struct mpr *r, uint32_t nargs)
 		http_audit(c);
 		return bad_args(c, err);
 	}
+	if (strlen(u.normalized) >= sizeof c->url) {
+		url_free(&u);
+		return bad_args(c, "the URL is too long once normalized");
+	}
 	snprintf(c->url, sizeof c->url, "%s", u.normalized);
 	url_free(&u);
 	c->cc.cap = CAP_HTTP;

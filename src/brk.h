@@ -20,6 +20,7 @@
 #include "msg.h"
 #include "policy.h"
 #include "quota.h"
+#include "url.h"
 #include "settings.h"
 
 #define BRK_MAX_SECRETS_GIVEN	32	/* per invocation, for redaction */
@@ -63,7 +64,7 @@ struct br_call {
 	struct timespec		 t0;
 	struct cap_call		 cc;		/* as the policy sees it */
 	struct cap_decision	 decision;
-	char			 url[2048];	/* http: normalized */
+	char			 url[URL_MAX + 1];	/* http: normalized */
 	char			 key[600];	/* kv: NUL-terminated copy */
 	uint64_t		 bytes_in, bytes_out;
 	void			*pending;	/* an http call to cancel */

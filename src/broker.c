@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "broker.h"
 #include "brk.h"
@@ -144,7 +145,7 @@ brk_judge(struct br_call *c)
 			    c->cap->method, c->decision.why);
 			return;
 		}
-		brk_now(&t);
+		clock_gettime(CLOCK_REALTIME, &t);	/* windows are UTC */
 		if (quota_charge(B.quotas, &B.policy, &c->cc,
 		    (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000,
 		    &w->quota, &c->decision) < 0) {
@@ -321,7 +322,7 @@ brk_begin(struct mpr *r)
 	w->calls = 0;
 	brk_abandon(w, "a new invocation began first");
 	brk_forget_given(w);
-	memset(&w->quota, 0, sizeof w->quota);
+	quota_inv_reset(&w->quota);
 	brk_now(&w->deadline);
 	w->deadline.tv_sec += (time_t)(b.deadline_ms / 1000);
 	w->deadline.tv_nsec += (long)(b.deadline_ms % 1000) * 1000000;
@@ -362,7 +363,7 @@ brk_reload(void)
 			log_err("broker: %s; refusing capability calls", err);
 			B.audit_broken = 1;
 		}
-		snprintf(err, sizeof err, "reloaded %s", B.set.policy);
+		snprintf(err, sizeof err, "reloaded %.900s", B.set.policy);
 	}
 	else
 		log_err("broker: reload failed, keeping the old policy: %s",
