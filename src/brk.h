@@ -48,6 +48,7 @@ struct br_worker {
 	struct quota_inv	 quota;
 	const char		*given[BRK_MAX_SECRETS_GIVEN];	/* to redact */
 	int			 ngiven;
+	int			 reported;	/* a violation told */
 	/* The call in progress (one at a time). */
 	struct br_call		*call;
 	TAILQ_ENTRY(br_worker)	 entry;

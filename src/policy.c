@@ -274,6 +274,14 @@ pool_instructions(void *ud, const struct conf_stmt *st, struct conf_err *e)
 	    &((struct pol_ctx *)ud)->pool->limits.instructions);
 }
 
+/* calls N: capability calls one invocation may make. */
+static int
+pool_calls(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	return pool_count(st, 0, 0, 100000,
+	    &((struct pol_ctx *)ud)->pool->limits.calls, e);
+}
+
 static int
 pool_recycle(void *ud, const struct conf_stmt *st, struct conf_err *e)
 {
@@ -655,6 +663,7 @@ static const struct conf_key pool_keys[] = {
 	{ "rules",		0, -1, 0, pool_rules },
 	{ "workers",		1, 2, 0, pool_workers },
 	{ "queue",		1, 1, 0, pool_queue },
+	{ "calls",		1, 1, 0, pool_calls },
 	{ "memory",		1, 1, 0, pool_memory },
 	{ "instructions",	1, 1, 0, pool_instructions },
 	{ "timeout",		1, 1, 0, pool_timeout },
