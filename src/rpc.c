@@ -6,7 +6,7 @@
  * table with the sockets they are permitted on. Limits per connection:
  * the size of one request (the link's cap), requests in flight (reading
  * pauses past it), and replies the client has not read (past it the
- * client is too slow and is disconnected). Uses link.c.
+ * client is too slow and is disconnected). Uses link.c and rpcwire.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,8 +19,7 @@
 #include "log.h"
 #include "master.h"
 #include "rpc.h"
-
-#define RPC_METHOD_MAX	64
+#include "rpcwire.h"
 
 struct client {
 	struct link		*link;
@@ -156,33 +155,31 @@ rpc_job_closed(struct client *c, struct job *j)
 }
 
 static void
-rpc_dispatch(struct client *c, uint32_t msgid, const char *name, size_t n,
-    struct mpr *r)
+rpc_dispatch(struct client *c, enum rpcwire_status st, struct rpcwire_msg *m)
 {
-	struct rpc_call call = { c, msgid, r, 0 };
+	struct rpc_call call = { c, m->msgid, &m->params, m->nparams };
 	char msg[128];
 
 	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-		if (strlen(methods[i].name) != n ||
-		    memcmp(methods[i].name, name, n) != 0)
+		if (strlen(methods[i].name) != m->method_len ||
+		    memcmp(methods[i].name, m->method, m->method_len) != 0)
 			continue;
 		if (!(methods[i].sockets & c->socket)) {
 			snprintf(msg, sizeof msg, "method '%s' is only "
 			    "available on the control socket", methods[i].name);
-			rpc_error(c, msgid, MB_BAD_REQUEST, msg);
+			rpc_error(c, m->msgid, MB_BAD_REQUEST, msg);
 			return;
 		}
-		if (mpr_array(r, &call.nparams) < 0) {
-			rpc_error(c, msgid, MB_BAD_REQUEST,
-			    "params must be an array");
+		if (st == RPCWIRE_BAD_PARAMS) {
+			rpc_error(c, m->msgid, MB_BAD_REQUEST, m->err);
 			return;
 		}
 		methods[i].call(&call);
 		return;
 	}
 	snprintf(msg, sizeof msg, "unknown method '%.*s'",
-	    (int)(n > 64 ? 64 : n), name);
-	rpc_error(c, msgid, MB_BAD_REQUEST, msg);
+	    (int)m->method_len, m->method);
+	rpc_error(c, m->msgid, MB_BAD_REQUEST, msg);
 }
 
 static void
@@ -198,36 +195,23 @@ static void
 client_on_message(struct link *l, const char *buf, size_t len, void *ud)
 {
 	struct client *c = ud;
-	struct mpr r;
-	uint32_t n;
-	int64_t type;
-	uint64_t msgid;
-	const char *name;
-	size_t namelen;
+	struct rpcwire_msg m;
+	enum rpcwire_status st;
 
 	(void)l;
 	M.stats.requests++;
-	mpr_init(&r, buf, len);
-	if (mpr_array(&r, &n) < 0 || mpr_int(&r, &type) < 0) {
-		rpc_protocol_error(c, r.err);
-		return;
+	switch ((st = rpcwire_decode(buf, len, &m))) {
+	case RPCWIRE_CLOSE:
+		rpc_protocol_error(c, m.err);
+		break;
+	case RPCWIRE_NOTIFICATION:
+		break;		/* we have none to act on */
+	case RPCWIRE_BAD_METHOD:
+		rpc_error(c, m.msgid, MB_BAD_REQUEST, m.err);
+		break;
+	default:
+		rpc_dispatch(c, st, &m);
 	}
-	if (type == 2 && n == 3)
-		return;		/* a notification: we have none to act on */
-	if (type != 0 || n != 4) {
-		rpc_protocol_error(c, "expected [0, msgid, method, params]");
-		return;
-	}
-	if (mpr_uint(&r, &msgid) < 0 || msgid > UINT32_MAX) {
-		rpc_protocol_error(c, "msgid must be a 32-bit unsigned integer");
-		return;
-	}
-	if (mpr_str(&r, &name, &namelen) < 0 || namelen > RPC_METHOD_MAX) {
-		rpc_error(c, (uint32_t)msgid, MB_BAD_REQUEST,
-		    "the method must be a string of at most 64 bytes");
-		return;
-	}
-	rpc_dispatch(c, (uint32_t)msgid, name, namelen, &r);
 }
 
 /* The client will send no more: answer what it asked, then close. */
