@@ -1,13 +1,15 @@
 /*
  * invreq.c: reading an invoke request (invreq.h), strictly: a rule name of
  * path segments, an input of at most 64 levels, options from one table,
- * and nothing left over. Uses mpr.c and policy.c (rule names).
+ * and nothing left over; messages that echo a name are valid UTF-8. Uses
+ * mpr.c and policy.c (rule names).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "invreq.h"
 #include "policy.h"
+#include "utf8.h"
 
 static const struct {
 	const char	*name;
@@ -50,6 +52,7 @@ invopts_set(struct invopts *o, const char *name, size_t n, uint64_t v,
 	}
 	snprintf(err, len, "unknown option '%.*s'", (int)(n > 32 ? 32 : n),
 	    name);
+	utf8_scrub(err, strlen(err));
 	return -1;
 }
 
@@ -81,6 +84,7 @@ invreq_options(struct mpr *r, struct invopts *o, char *err, size_t len)
 		else {
 			snprintf(err, len, "option %.*s must be a non-negative "
 			    "integer or a boolean", (int)(kn > 32 ? 32 : kn), k);
+			utf8_scrub(err, strlen(err));
 			return -1;
 		}
 		if (invopts_set(o, k, kn, v, err, len) < 0)

@@ -131,9 +131,11 @@ job_pack_usage(msgpack_packer *pk, const struct job *j,
 	pack_kv_uint(pk, "log_dropped", m != NULL ? m->log_dropped : 0);
 }
 
-/* A log line as a string: bytes that are not UTF-8 become '?'. */
-static void
-job_pack_line(msgpack_packer *pk, const char *s, size_t n)
+/* Text for a client (a log line, a message) as a string: bytes that are
+ * not UTF-8 become '?'. A worker's words and a rule's errors may be any
+ * bytes; a msgpack str must not be. */
+void
+job_pack_text(msgpack_packer *pk, const char *s, size_t n)
 {
 	char *copy;
 
@@ -167,7 +169,7 @@ job_pack_log(msgpack_packer *pk, const struct msg_result *m)
 	for (uint32_t i = 0; i < count; i++) {
 		if (mpr_bytes(&r, &s, &n) < 0)
 			s = "", n = 0;
-		job_pack_line(pk, s, n);
+		job_pack_text(pk, s, n);
 	}
 }
 
@@ -209,8 +211,7 @@ job_pack_error(msgpack_sbuffer *sb, const struct job *j, enum mb_kind k,
 	pack_str(&pk, "kind");
 	pack_str(&pk, kind_name(k));
 	pack_str(&pk, "message");
-	msgpack_pack_str(&pk, len);
-	msgpack_pack_str_body(&pk, msg, len);
+	job_pack_text(&pk, msg, len);
 	job_pack_tail(&pk, j, m);
 }
 

@@ -78,8 +78,11 @@ jmp_from_json(const char *text, size_t n, msgpack_sbuffer *sb, char *err,
 
 	j = json_loadb(text, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
 	if (j == NULL) {
+		/* jansson quotes the text near the fault: it may cut a
+		 * character or not be UTF-8 at all. */
 		snprintf(err, len, "%s at line %d column %d", je.text,
 		    je.line, je.column);
+		utf8_scrub(err, strlen(err));
 		return -1;
 	}
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);

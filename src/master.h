@@ -177,6 +177,7 @@ void		 job_pack_result(msgpack_sbuffer *, const struct job *,
 		    const struct msg_result *);
 void		 job_pack_error(msgpack_sbuffer *, const struct job *,
 		    enum mb_kind, const char *, size_t, const struct msg_result *);
+void		 job_pack_text(msgpack_packer *, const char *, size_t);
 struct job	*job_new(void);
 void		 job_free(struct job *);
 void		 job_fail(struct job *, enum mb_kind, const char *, ...)

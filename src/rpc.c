@@ -107,8 +107,7 @@ rpc_error_begin(msgpack_sbuffer *sb, msgpack_packer *pk, uint32_t msgid,
 	rpc_pack_str(pk, "kind");
 	rpc_pack_str(pk, kind_name(k));
 	rpc_pack_str(pk, "message");
-	msgpack_pack_str(pk, len);
-	msgpack_pack_str_body(pk, msg, len);
+	job_pack_text(pk, msg, len);	/* it may echo what a client sent */
 }
 
 /* After the extra pairs: the result, nil. */

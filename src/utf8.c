@@ -36,3 +36,13 @@ utf8_valid(const char *s, size_t n)
 	}
 	return 1;
 }
+
+void
+utf8_scrub(char *s, size_t n)
+{
+	if (utf8_valid(s, n))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] & 0x80)
+			s[i] = '?';
+}
