@@ -5,7 +5,7 @@
  * answered), so the broker knows who calls without believing the worker.
  * If the broker dies it is started again, and every worker is retired:
  * their broker channels died with it, and new workers get new ones. Uses
- * link.c, chan.c, msg.c and pool.c.
+ * link.c, msg.c and pool.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,7 +15,6 @@
 #include <sys/socket.h>
 
 #include "broker.h"
-#include "chan.h"
 #include "log.h"
 #include "master.h"
 #include "mpr.h"
@@ -108,27 +107,29 @@ bridge_on_closed(struct link *l, const char *why, void *ud)
 	bridge_retire_workers();
 }
 
-/* Hand the broker its end of a new worker's channel. Only when nothing is
- * queued on the link: a frame sent directly must not cut into another. */
+/* Hand the broker its end of a new worker's channel. It goes in order
+ * with the frames queued before it (BEGIN, END), carried by its own. */
 int
 bridge_attach(struct worker *w, int fd)
 {
 	msgpack_sbuffer sb;
 	int r;
 
-	if (M.broker == NULL || link_pending(M.broker) > 0) {
-		errno = EAGAIN;
+	if (M.broker == NULL) {
+		errno = EPIPE;
 		return -1;
 	}
 	msgpack_sbuffer_init(&sb);
 	msg_attach_pack(&sb, w->id, w->pool->conf->name);
-	r = chan_send_fds(link_fd(M.broker), sb.data, sb.size, &fd, 1,
-	    MSG_DONTWAIT);
+	r = link_send_fds(M.broker, sb.data, sb.size, &fd, 1);
 	msgpack_sbuffer_destroy(&sb);
 	return r;
 }
 
-/* left_us: what is left of the invocation's deadline. */
+/* left_us: what is left of the invocation's deadline. BEGIN is written
+ * now, before the INVOKE that follows on the worker's channel: the broker
+ * reads the master first, but only what has reached it, and a call of the
+ * worker's that came first would be out of phase. */
 void
 bridge_begin(struct worker *w, const struct job *j, uint64_t left_us)
 {
@@ -142,7 +143,8 @@ bridge_begin(struct worker *w, const struct job *j, uint64_t left_us)
 	snprintf(b.rule, sizeof b.rule, "%s", j->rule);
 	msgpack_sbuffer_init(&sb);
 	msg_br_begin_pack(&sb, &b);
-	link_send(M.broker, sb.data, sb.size);
+	if (link_send(M.broker, sb.data, sb.size) == 0)
+		link_flush(M.broker);
 	msgpack_sbuffer_destroy(&sb);
 }
 

@@ -4,9 +4,11 @@
  * whole ones arrive; the incremental scanner of mpr.c finds where a msgpack
  * value ends without starting over. Output goes through an evbuffer.
  * Callbacks may close the link: it is freed only once no callback of it
- * is running.
+ * is running. Descriptors to send wait in a queue with the stream offset of
+ * the byte they go with, so a frame that carries one is never cut into.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 
 #define LINK_READ_CHUNK	(64u << 10)
 #define LINK_MAX_FDS	64
+#define LINK_SEND_FDS	8	/* at one offset: what link_read takes */
 
 struct link {
 	int			 fd;
@@ -40,6 +43,12 @@ struct link {
 	int			 want_fds;	/* descriptors may come */
 	int			 fds[LINK_MAX_FDS];	/* received, not taken */
 	int			 nfds;
+	struct {
+		uint64_t	 at;		/* offset in the output stream */
+		int		 fd;
+	}			 outfds[LINK_MAX_FDS];	/* to send */
+	int			 noutfds;
+	uint64_t		 queued, sent;	/* bytes of the output stream */
 };
 
 static void link_on_read(evutil_socket_t, short, void *);
@@ -90,6 +99,8 @@ link_destroy(struct link *l)
 {
 	for (int i = 0; i < l->nfds; i++)
 		close(l->fds[i]);
+	for (int i = 0; i < l->noutfds; i++)
+		close(l->outfds[i].fd);
 	event_free(l->rev);
 	event_free(l->wev);
 	evbuffer_free(l->out);
@@ -226,7 +237,116 @@ link_send(struct link *l, const void *p, size_t n)
 		return -1;
 	if (evbuffer_add(l->out, p, n) < 0)
 		return -1;
+	l->queued += n;
 	return event_add(l->wev, NULL);
+}
+
+int
+link_send_fds(struct link *l, const void *p, size_t n, const int *fds,
+    int nfds)
+{
+	int first = l->noutfds, i;
+
+	if (n == 0 || nfds < 1 || nfds > LINK_SEND_FDS ||
+	    l->noutfds + nfds > LINK_MAX_FDS) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < nfds; i++) {
+		l->outfds[first + i].at = l->queued;
+		if ((l->outfds[first + i].fd = fcntl(fds[i], F_DUPFD_CLOEXEC,
+		    0)) < 0)
+			break;
+	}
+	if (i < nfds || link_send(l, p, n) < 0) {
+		while (i-- > 0)
+			close(l->outfds[first + i].fd);
+		return -1;
+	}
+	l->noutfds += nfds;
+	return 0;
+}
+
+/* The bytes from the first queued descriptor's offset, with every
+ * descriptor due there, up to the next one's offset. */
+static ssize_t
+link_write_fds(struct link *l)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(LINK_SEND_FDS * sizeof(int))];
+	} cm;
+	size_t len = evbuffer_get_length(l->out);
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cm.buf };
+	struct cmsghdr *c;
+	ssize_t w;
+	int k = 0;
+
+	while (k < l->noutfds && k < LINK_SEND_FDS && l->outfds[k].at == l->sent)
+		k++;
+	if (k < l->noutfds && l->outfds[k].at - l->sent < len)
+		len = (size_t)(l->outfds[k].at - l->sent);
+	if (len > LINK_READ_CHUNK)
+		len = LINK_READ_CHUNK;
+	if ((iov.iov_base = evbuffer_pullup(l->out, (ev_ssize_t)len)) == NULL)
+		return -1;
+	iov.iov_len = len;
+	memset(&cm, 0, sizeof cm);
+	mh.msg_controllen = CMSG_SPACE((size_t)k * sizeof(int));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN((size_t)k * sizeof(int));
+	for (int i = 0; i < k; i++)
+		memcpy(CMSG_DATA(c) + i * sizeof(int), &l->outfds[i].fd,
+		    sizeof(int));
+	if ((w = sendmsg(l->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT)) <= 0)
+		return w;
+	for (int i = 0; i < k; i++)
+		close(l->outfds[i].fd);
+	l->noutfds -= k;
+	memmove(l->outfds, l->outfds + k, (size_t)l->noutfds *
+	    sizeof l->outfds[0]);
+	evbuffer_drain(l->out, (size_t)w);
+	return w;
+}
+
+/* Write what the socket takes now, all of it if it can: the bytes before a
+ * descriptor's offset go without it, the byte at it with it. (One write
+ * callback sends all it can, as before descriptors were queued: a BEGIN
+ * queued for the broker must not wait a turn of the loop behind the
+ * INVOKE that follows it on a worker's channel.) */
+static ssize_t
+link_write(struct link *l)
+{
+	ssize_t w, total = 0;
+
+	while (evbuffer_get_length(l->out) > 0) {
+		if (l->noutfds == 0)
+			w = evbuffer_write(l->out, l->fd);
+		else if (l->outfds[0].at > l->sent)
+			w = evbuffer_write_atmost(l->out, l->fd,
+			    (ev_ssize_t)(l->outfds[0].at - l->sent));
+		else
+			w = link_write_fds(l);
+		if (w <= 0)
+			return total > 0 ? total : w;
+		l->sent += (uint64_t)w;
+		total += w;
+	}
+	return total;
+}
+
+int
+link_flush(struct link *l)
+{
+	if (l->dead)
+		return -1;
+	if (link_write(l) < 0 && errno != EAGAIN && errno != EINTR)
+		return -1;
+	return evbuffer_get_length(l->out) == 0 ? 0 : 1;
 }
 
 static void
@@ -235,8 +355,7 @@ link_on_write(evutil_socket_t fd, short what, void *ud)
 	struct link *l = ud;
 
 	(void)fd, (void)what;
-	if (evbuffer_write(l->out, l->fd) < 0 && errno != EAGAIN &&
-	    errno != EINTR) {
+	if (link_write(l) < 0 && errno != EAGAIN && errno != EINTR) {
 		link_close(l, strerror(errno));
 		return;
 	}

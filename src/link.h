@@ -33,7 +33,15 @@ struct link	*link_new(struct event_base *, int, enum link_mode, size_t,
 		    const struct link_ops *, void *);
 /* Queue bytes to send. Returns -1 if the link is closed. */
 int		 link_send(struct link *, const void *, size_t);
+/* The same, and descriptors (SCM_RIGHTS) that go with the first byte of
+ * these, in order with everything queued before and after: the link
+ * sends copies and closes them once sent; the caller keeps its own. */
+int		 link_send_fds(struct link *, const void *, size_t, const int *,
+		    int);
 size_t		 link_pending(const struct link *);
+/* Write what the socket takes now instead of from the loop; 0 when all is
+ * out. Errors are left to the loop, which closes the link. */
+int		 link_flush(struct link *);
 /* Stop or resume reading (back-pressure). */
 void		 link_pause(struct link *, int);
 /* Close now, or after what is queued has been sent. closed() runs. */

@@ -6,7 +6,7 @@
  * die unasked are replaced with a backoff when it keeps happening, and the
  * rule that was running is counted. Messages from workers go through one
  * table with the states they are permitted in; anything else is fatal for
- * the worker. Uses link.c, msg.c, chan.c and the job functions of rpc.c.
+ * the worker. Uses link.c, msg.c and the job functions of job.c.
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,7 +18,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#include "chan.h"
 #include "log.h"
 #include "master.h"
 #include "mpr.h"
@@ -346,8 +345,8 @@ worker_send_spawn(struct worker *w, const int *theirs)
 	m.cpu_seconds = c->worker_cpu_s;
 	msgpack_sbuffer_init(&sb);
 	msg_spawn_pack(&sb, &m);
-	r = M.spawner == NULL ? -1 : chan_send_fds(link_fd(M.spawner), sb.data,
-	    sb.size, theirs, 2, MSG_DONTWAIT);
+	r = M.spawner == NULL ? -1 : link_send_fds(M.spawner, sb.data,
+	    sb.size, theirs, 2);
 	msgpack_sbuffer_destroy(&sb);
 	return r;
 }
