@@ -275,7 +275,7 @@ conf_read(const char *path, struct conf_file *f, char *err, size_t errlen)
 	}
 	n = fread(text, 1, CONF_FILE_MAX + 1, fp);
 	if (ferror(fp) || n > CONF_FILE_MAX) {
-		r = conf_fail(&e, 0, 0, ferror(fp) ? strerror(errno) :
+		r = conf_fail(&e, 0, 0, "%s", ferror(fp) ? strerror(errno) :
 		    "larger than 1 MiB");
 	} else
 		r = conf_parse(path, text, n, f, err, errlen);
