@@ -126,26 +126,31 @@ bridge_attach(struct worker *w, int fd)
 	return r;
 }
 
-/* left_us: what is left of the invocation's deadline. BEGIN is written
+/* left_us: what is left of the invocation's deadline; -1 when BEGIN
+ * cannot be sent (out of memory). BEGIN is written
  * now, before the INVOKE that follows on the worker's channel: the broker
  * reads the master first, but only what has reached it, and a call of the
  * worker's that came first would be out of phase. */
-void
+int
 bridge_begin(struct worker *w, const struct job *j, uint64_t left_us)
 {
 	struct msg_br_begin b = { .worker = w->id, .calls = j->limits.calls,
 	    .deadline_ms = (left_us + 999) / 1000 };
 	msgpack_sbuffer sb;
+	int r = 0;
 
 	if (M.broker == NULL)
-		return;
+		return 0;	/* its calls fail: the broker is not available */
 	snprintf(b.invocation, sizeof b.invocation, "%s", j->id);
 	snprintf(b.rule, sizeof b.rule, "%s", j->rule);
 	msgpack_sbuffer_init(&sb);
 	msg_br_begin_pack(&sb, &b);
-	if (link_send(M.broker, sb.data, sb.size) == 0)
+	if (sb.size == 0 || link_send(M.broker, sb.data, sb.size) < 0)
+		r = -1;		/* out of memory */
+	else
 		link_flush(M.broker);
 	msgpack_sbuffer_destroy(&sb);
+	return r;
 }
 
 void

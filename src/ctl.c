@@ -46,7 +46,7 @@ method_ping(struct rpc_call *call)
 		return;
 	rpc_result_begin(&sb, &pk, call->msgid);
 	rpc_pack_str(&pk, "pong");
-	rpc_result_end(call->client, &sb);
+	rpc_result_end(call->client, call->msgid, &sb);
 }
 
 /* [{name, pool}, ...] in name order */
@@ -70,7 +70,7 @@ method_rules(struct rpc_call *call)
 		else
 			msgpack_pack_nil(&pk);
 	}
-	rpc_result_end(call->client, &sb);
+	rpc_result_end(call->client, call->msgid, &sb);
 }
 
 void
@@ -91,7 +91,7 @@ method_reload(struct rpc_call *call)
 	kv_uint(&pk, "generation", M.cur->id);
 	kv_uint(&pk, "pools", (uint64_t)M.cur->npools);
 	kv_uint(&pk, "rules", M.cur->rules.n);
-	rpc_result_end(call->client, &sb);
+	rpc_result_end(call->client, call->msgid, &sb);
 }
 
 static void
@@ -219,7 +219,7 @@ method_stats(struct rpc_call *call)
 	rpc_pack_str(&pk, "rules");
 	msgpack_pack_array(&pk, nrules);
 	stats_each_rule(pack_rule, &pk);
-	rpc_result_end(call->client, &sb);
+	rpc_result_end(call->client, call->msgid, &sb);
 }
 
 /* [{id, pid, pool, generation, state, invocations, rule}, ...] */
@@ -251,5 +251,5 @@ method_workers(struct rpc_call *call)
 		else
 			msgpack_pack_nil(&pk);
 	}
-	rpc_result_end(call->client, &sb);
+	rpc_result_end(call->client, call->msgid, &sb);
 }

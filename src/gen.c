@@ -50,9 +50,13 @@ gen_load(const char *conf, char *err, size_t len)
 		return NULL;
 	}
 	g->npools = g->policy.npools;
-	g->id = ++M.next_gen;
 	for (int i = 0; i < g->npools; i++)
-		pool_init(&g->pools[i], g, &g->policy.pools[i]);
+		if (pool_init(&g->pools[i], g, &g->policy.pools[i]) < 0) {
+			snprintf(err, len, "out of memory");
+			gen_free(g);
+			return NULL;
+		}
+	g->id = ++M.next_gen;
 	for (size_t i = 0; i < g->rules.n; i++)
 		if (g->rules.rules[i].pool == NULL)
 			log_warn("rule %s: no pool of %s runs it; its "

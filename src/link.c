@@ -22,12 +22,16 @@
 #define LINK_READ_CHUNK	(64u << 10)
 #define LINK_MAX_FDS	64
 #define LINK_SEND_FDS	8	/* at one offset: what link_read takes */
+#define LINK_OOM_RETRY_MS	20	/* no memory to read into: wait, */
+#define LINK_OOM_RETRIES	100	/* at most this many times */
 
 struct link {
 	int			 fd;
 	enum link_mode		 mode;
 	size_t			 max;		/* one message */
 	struct event		*rev, *wev;
+	struct event		*retry;		/* reading after no memory */
+	int			 oom;		/* retries in a row */
 	char			*in;
 	size_t			 inlen, incap;
 	struct mpr_scan		 scan;
@@ -53,6 +57,7 @@ struct link {
 
 static void link_on_read(evutil_socket_t, short, void *);
 static void link_on_write(evutil_socket_t, short, void *);
+static void link_on_retry(evutil_socket_t, short, void *);
 
 struct link *
 link_new(struct event_base *base, int fd, enum link_mode mode, size_t max,
@@ -71,6 +76,7 @@ link_new(struct event_base *base, int fd, enum link_mode mode, size_t max,
 	l->out = evbuffer_new();
 	l->rev = event_new(base, fd, EV_READ | EV_PERSIST, link_on_read, l);
 	l->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, link_on_write, l);
+	l->retry = evtimer_new(base, link_on_retry, l);
 	if (l->rev != NULL && l->wev != NULL &&
 	    event_base_get_npriorities(base) > 1) {
 		/* Default to the lowest: the owner raises what must go first. */
@@ -80,7 +86,7 @@ link_new(struct event_base *base, int fd, enum link_mode mode, size_t max,
 		event_priority_set(l->wev, low);
 	}
 	if (l->out == NULL || l->rev == NULL || l->wev == NULL ||
-	    evutil_make_socket_nonblocking(fd) < 0 ||
+	    l->retry == NULL || evutil_make_socket_nonblocking(fd) < 0 ||
 	    event_add(l->rev, NULL) < 0) {
 		if (l->out)
 			evbuffer_free(l->out);
@@ -88,6 +94,8 @@ link_new(struct event_base *base, int fd, enum link_mode mode, size_t max,
 			event_free(l->rev);
 		if (l->wev)
 			event_free(l->wev);
+		if (l->retry)
+			event_free(l->retry);
 		free(l);
 		return NULL;
 	}
@@ -103,6 +111,7 @@ link_destroy(struct link *l)
 		close(l->outfds[i].fd);
 	event_free(l->rev);
 	event_free(l->wev);
+	event_free(l->retry);
 	evbuffer_free(l->out);
 	close(l->fd);
 	free(l->in);
@@ -119,6 +128,7 @@ link_close(struct link *l, const char *why)
 	l->why = why;
 	event_del(l->rev);
 	event_del(l->wev);
+	event_del(l->retry);
 	l->busy++;
 	l->ops->closed(l, why, l->ud);
 	l->busy--;
@@ -230,6 +240,8 @@ link_pause(struct link *l, int pause)
 	event_active(l->rev, EV_TIMEOUT, 0);
 }
 
+/* -1 only when nothing was queued: a write event that cannot be added now
+ * is added again with the next send (the bytes wait in the buffer). */
 int
 link_send(struct link *l, const void *p, size_t n)
 {
@@ -238,7 +250,8 @@ link_send(struct link *l, const void *p, size_t n)
 	if (evbuffer_add(l->out, p, n) < 0)
 		return -1;
 	l->queued += n;
-	return event_add(l->wev, NULL);
+	(void)event_add(l->wev, NULL);
+	return 0;
 }
 
 int
@@ -443,6 +456,30 @@ link_grow(struct link *l)
 	return 0;
 }
 
+/* No memory to read into: stop reading for a moment and try again (what
+ * the peer sent waits in the socket), a while, before giving up. */
+static void
+link_wait_memory(struct link *l)
+{
+	struct timeval tv = { 0, LINK_OOM_RETRY_MS * 1000 };
+
+	if (++l->oom > LINK_OOM_RETRIES || evtimer_add(l->retry, &tv) < 0) {
+		link_close(l, "out of memory");
+		return;
+	}
+	event_del(l->rev);
+}
+
+static void
+link_on_retry(evutil_socket_t fd, short what, void *ud)
+{
+	struct link *l = ud;
+
+	(void)fd, (void)what;
+	if (!l->dead && !l->paused && !l->flush_then_close && !l->eof)
+		event_add(l->rev, NULL);
+}
+
 /* Read what there is, hand over whole messages; at end of file, tell the
  * owner (who may still send replies) once the buffered messages are out. */
 static void
@@ -455,9 +492,10 @@ link_on_read(evutil_socket_t fd, short what, void *ud)
 	(void)fd;
 	if (!(what & EV_TIMEOUT) && !l->eof) {
 		if (link_grow(l) < 0) {
-			link_close(l, "out of memory");
+			link_wait_memory(l);
 			return;
 		}
+		l->oom = 0;
 		r = link_read(l, l->in + l->inlen, LINK_READ_CHUNK);
 		err = r < 0 ? errno : 0;
 		if (r > 0)

@@ -31,7 +31,8 @@ struct link_ops {
 
 struct link	*link_new(struct event_base *, int, enum link_mode, size_t,
 		    const struct link_ops *, void *);
-/* Queue bytes to send. Returns -1 if the link is closed. */
+/* Queue bytes to send. Returns -1 if the link is closed or there is no
+ * memory to queue them: nothing was queued. */
 int		 link_send(struct link *, const void *, size_t);
 /* The same, and descriptors (SCM_RIGHTS) that go with the first byte of
  * these, in order with everything queued before and after: the link

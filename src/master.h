@@ -156,7 +156,7 @@ void		 gen_free(struct gen *);
 int		 master_reload(char *, size_t);
 
 /* pool.c */
-void		 pool_init(struct pool *, struct gen *, const struct pool_conf *);
+int		 pool_init(struct pool *, struct gen *, const struct pool_conf *);
 void		 pool_submit(struct pool *, struct job *);
 void		 pool_unqueue(struct job *);
 void		 pool_free(struct pool *);
@@ -189,7 +189,7 @@ int		 master_exec_self(char *const [], pid_t *);	/* mbd.c */
 /* bridge.c: the master's side of the broker protocol */
 int		 bridge_start(void);
 int		 bridge_attach(struct worker *, int);
-void		 bridge_begin(struct worker *, const struct job *, uint64_t);
+int		 bridge_begin(struct worker *, const struct job *, uint64_t);
 void		 bridge_end(struct worker *, const struct job *);
 void		 bridge_reload(void);
 void		 pool_violation(uint64_t, const char *, size_t);

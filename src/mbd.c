@@ -42,7 +42,8 @@ struct mbd_opts {
 };
 
 static struct {
-	struct event	*drain_timer, *finish_timer, *check;
+	struct event	*drain_timer, *finish_timer, *check;	/* made at start */
+	int		 finishing;
 	char		 listen[SET_SOCKET_PATH_MAX], control[SET_SOCKET_PATH_MAX];
 	int		 spawner_restarts;
 	time_t		 spawner_window;
@@ -301,7 +302,7 @@ mbd_on_finish(evutil_socket_t fd, short what, void *ud)
 	(void)fd, (void)what, (void)ud;
 	mbd.finish_ticks++;
 	if (rpc_clients() == 0 || mbd.finish_ticks * 20 >= MBD_FLUSH_MS)
-		event_base_loopexit(M.base, NULL);
+		event_base_loopbreak(M.base);	/* allocates nothing */
 }
 
 /* Every invocation answered: retire the workers, let replies out, exit. */
@@ -310,15 +311,15 @@ mbd_check_drained(void)
 {
 	struct timeval tv = { 0, 20000 };
 
-	if (!M.draining || master_jobs_open() > 0 || mbd.finish_timer != NULL)
+	if (!M.draining || master_jobs_open() > 0 || mbd.finishing)
 		return;
+	mbd.finishing = 1;
 	log_info("every invocation is answered; exiting");
 	for (int i = 0; i < M.cur->npools; i++)
 		pool_retire_idle(&M.cur->pools[i]);
 	rpc_close_all();
-	mbd.finish_timer = event_new(M.base, -1, EV_PERSIST, mbd_on_finish,
-	    NULL);
-	evtimer_add(mbd.finish_timer, &tv);
+	if (evtimer_add(mbd.finish_timer, &tv) < 0)
+		event_base_loopbreak(M.base);
 }
 
 /* The drain timeout: what is still queued is refused, what still runs is
@@ -358,7 +359,6 @@ mbd_drain(void)
 	unlink(mbd.control);
 	tv.tv_sec = (time_t)(M.cur->set.drain_us / 1000000);
 	tv.tv_usec = (suseconds_t)(M.cur->set.drain_us % 1000000);
-	mbd.drain_timer = evtimer_new(M.base, mbd_on_drain_timeout, NULL);
 	evtimer_add(mbd.drain_timer, &tv);
 	mbd_check_drained();
 }
@@ -422,9 +422,13 @@ mbd_events(void)
 			mbd_fatal("cannot handle signals%s", "");
 	}
 	M.tick = event_new(M.base, -1, EV_PERSIST, mbd_on_tick, NULL);
-	evtimer_add(M.tick, &second);
 	mbd.check = event_new(M.base, -1, 0, mbd_on_check, NULL);
-	if (mbd.check == NULL)
+	/* The timers of shutdown, made now: it must not need memory. */
+	mbd.drain_timer = evtimer_new(M.base, mbd_on_drain_timeout, NULL);
+	mbd.finish_timer = event_new(M.base, -1, EV_PERSIST, mbd_on_finish,
+	    NULL);
+	if (M.tick == NULL || mbd.check == NULL || mbd.drain_timer == NULL ||
+	    mbd.finish_timer == NULL || evtimer_add(M.tick, &second) < 0)
 		mbd_fatal("cannot start the event loop%s", "");
 }
 

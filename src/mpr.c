@@ -300,6 +300,24 @@ mpr_skip(struct mpr *r, int maxdepth)
 }
 
 int
+mpr_whole(const void *buf, size_t len)
+{
+	const unsigned char *p = buf, *end = p + len;
+	uint64_t left = 1;
+	struct mpr_item it;
+
+	while (left > 0) {
+		long long n = mpr_head(p, (size_t)(end - p), &it);
+
+		if (n <= 0)
+			return 0;
+		p += n;
+		left += mpr_elements(&it) - 1;
+	}
+	return p == end;
+}
+
+int
 mpr_end(struct mpr *r)
 {
 	if (r->p != r->end)

@@ -53,6 +53,9 @@ int	mpr_next(struct mpr *, struct mpr_item *);
  * containers (empty ones count; 0: a scalar). */
 int	mpr_skip(struct mpr *, int);
 int	mpr_raw(struct mpr *, int, const char **, size_t *);
+/* Whether buf holds exactly one whole value, nested to any depth (only
+ * element counts are kept): to check what we packed ourselves. */
+int	mpr_whole(const void *, size_t);
 /* 0 when no bytes are left, -1 ("bytes left over") otherwise. */
 int	mpr_end(struct mpr *);
 

@@ -25,17 +25,24 @@ msg_begin(msgpack_sbuffer *sb, msgpack_packer *pk, enum proto_type t,
 	msgpack_pack_int(pk, (int)t);
 }
 
-/* Patch the length in; -1 if the frame is over the cap. */
+/* Patch the length in; -1 if the frame is over the cap or was packed
+ * short of memory (msgpack-c's buffer skips a write it cannot make and
+ * takes the next): the frame is then emptied, so that no one sends it. */
 int
 msg_finish(msgpack_sbuffer *sb)
 {
 	size_t n;
 
-	if (sb->data == NULL || sb->size < PROTO_FRAME_HEADER)
+	if (sb->data == NULL || sb->size < PROTO_FRAME_HEADER) {
+		msgpack_sbuffer_clear(sb);
 		return -1;
+	}
 	n = sb->size - PROTO_FRAME_HEADER;
-	if (n > PROTO_FRAME_MAX)
+	if (n > PROTO_FRAME_MAX ||
+	    !mpr_whole(sb->data + PROTO_FRAME_HEADER, n)) {
+		msgpack_sbuffer_clear(sb);
 		return -1;
+	}
 	sb->data[0] = (char)(n >> 24);
 	sb->data[1] = (char)(n >> 16);
 	sb->data[2] = (char)(n >> 8);

@@ -94,7 +94,8 @@ pool_count(const struct pool *p, enum worker_state s)
 	return n;
 }
 
-void
+/* -1 when out of memory for its figures (everything counts into them). */
+int
 pool_init(struct pool *p, struct gen *g, const struct pool_conf *c)
 {
 	memset(p, 0, sizeof *p);
@@ -103,6 +104,7 @@ pool_init(struct pool *p, struct gen *g, const struct pool_conf *c)
 	TAILQ_INIT(&p->workers);
 	TAILQ_INIT(&p->queue);
 	p->stats = stats_pool(c->name);
+	return p->stats != NULL ? 0 : -1;
 }
 
 static void
@@ -352,7 +354,7 @@ worker_send_spawn(struct worker *w, const int *theirs)
 }
 
 /* Two channels for a new worker: to us, and to the broker (whose end goes
- * to the broker now; if it cannot take it, the worker's capability calls
+ * to the broker now; with no broker running, the worker's capability calls
  * fail until it is replaced). The spawner gets the worker's ends. */
 static int
 worker_channels(struct worker *w, int *mine, int *theirs)
@@ -365,10 +367,10 @@ worker_channels(struct worker *w, int *mine, int *theirs)
 		close(sv[0]), close(sv[1]);
 		return -1;
 	}
-	if (bridge_attach(w, bv[0]) < 0)
-		log_warn("worker %llu of pool %s starts without a broker: %s",
-		    (unsigned long long)w->id, w->pool->conf->name,
-		    strerror(errno));
+	if (bridge_attach(w, bv[0]) < 0 && M.broker != NULL) {
+		close(sv[0]), close(sv[1]), close(bv[0]), close(bv[1]);
+		return -1;	/* out of memory: start it later */
+	}
 	close(bv[0]);
 	*mine = sv[0];
 	theirs[0] = sv[1];
@@ -645,7 +647,12 @@ pool_dispatch(struct worker *w, struct job *j)
 	req.limits = j->limits;
 	req.limits.timeout_us = left_us;
 	msgpack_sbuffer_init(&sb);
-	bridge_begin(w, j, left_us);
+	if (bridge_begin(w, j, left_us) < 0) {
+		msgpack_sbuffer_destroy(&sb);
+		job_fail(j, MB_INTERNAL, "out of memory for the broker's "
+		    "message");
+		return;
+	}
 	if (msg_invoke_pack(&sb, &req) < 0 || link_send(w->link, sb.data,
 	    sb.size) < 0) {
 		bridge_end(w, j);

@@ -42,6 +42,7 @@ static unsigned nclients;
 static struct listener listeners[2];
 static int nlisteners;
 
+
 static const struct rpc_method methods[] = {
 	{ "invoke",	RPC_CLIENT | RPC_CONTROL,	method_invoke },
 	{ "ping",	RPC_CLIENT | RPC_CONTROL,	method_ping },
@@ -60,20 +61,71 @@ rpc_pack_str(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_body(pk, s, n);
 }
 
+/* A reply packed short of memory (msgpack-c's buffer skips a write it
+ * has no memory for, and takes the next) is not one whole value: it is
+ * replaced by the reply of last resort, which needs only its msgid. */
+/* A fixed buffer for the reply of last resort: no allocation. */
+struct rpc_fixed {
+	char	 buf[96];
+	size_t	 n;
+};
+
+static int
+rpc_fixed_write(void *ud, const char *p, size_t n)
+{
+	struct rpc_fixed *f = ud;
+
+	if (n > sizeof f->buf - f->n)
+		return -1;
+	memcpy(f->buf + f->n, p, n);
+	f->n += n;
+	return 0;
+}
+
+/* The reply could not be packed or queued for want of memory: answer
+ * internal in the few bytes that may still fit, or else close, so that the
+ * client is not left waiting for an answer that will never come. */
 static void
-rpc_send(struct client *c, msgpack_sbuffer *sb)
+rpc_send_failed(struct client *c, uint32_t msgid)
+{
+	struct rpc_fixed f = { .n = 0 };
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, &f, rpc_fixed_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_int(&pk, 1);
+	msgpack_pack_uint32(&pk, msgid);
+	msgpack_pack_map(&pk, 2);
+	rpc_pack_str(&pk, "kind");
+	rpc_pack_str(&pk, kind_name(MB_INTERNAL));
+	rpc_pack_str(&pk, "message");
+	rpc_pack_str(&pk, "out of memory for the reply");
+	msgpack_pack_nil(&pk);
+	if (link_send(c->link, f.buf, f.n) == 0)
+		return;
+	log_warn("client disconnected: no memory for a reply");
+	link_close(c->link, "out of memory");
+}
+
+static void
+rpc_send(struct client *c, uint32_t msgid, msgpack_sbuffer *sb)
 {
 	size_t cap = M.cur->set.max_pending_output;
 
 	if (c == NULL || c->link == NULL)
 		return;
+	if (sb->data == NULL || !mpr_whole(sb->data, sb->size)) {
+		rpc_send_failed(c, msgid);
+		return;
+	}
 	if (link_pending(c->link) + sb->size > cap) {
 		log_warn("client too slow: over %zu bytes of replies unread; "
 		    "disconnected", cap);
 		link_close(c->link, "too slow");
 		return;
 	}
-	link_send(c->link, sb->data, sb->size);
+	if (link_send(c->link, sb->data, sb->size) < 0)
+		rpc_send_failed(c, msgid);
 }
 
 void
@@ -88,9 +140,9 @@ rpc_result_begin(msgpack_sbuffer *sb, msgpack_packer *pk, uint32_t msgid)
 }
 
 void
-rpc_result_end(struct client *c, msgpack_sbuffer *sb)
+rpc_result_end(struct client *c, uint32_t msgid, msgpack_sbuffer *sb)
 {
-	rpc_send(c, sb);
+	rpc_send(c, msgid, sb);
 	msgpack_sbuffer_destroy(sb);
 }
 
@@ -112,13 +164,13 @@ rpc_error_begin(msgpack_sbuffer *sb, msgpack_packer *pk, uint32_t msgid,
 
 /* After the extra pairs: the result, nil. */
 void
-rpc_error_end(struct client *c, msgpack_sbuffer *sb)
+rpc_error_end(struct client *c, uint32_t msgid, msgpack_sbuffer *sb)
 {
 	msgpack_packer pk;
 
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 	msgpack_pack_nil(&pk);
-	rpc_send(c, sb);
+	rpc_send(c, msgid, sb);
 	msgpack_sbuffer_destroy(sb);
 }
 
@@ -129,7 +181,7 @@ rpc_error(struct client *c, uint32_t msgid, enum mb_kind k, const char *msg)
 	msgpack_packer pk;
 
 	rpc_error_begin(&sb, &pk, msgid, k, msg, strlen(msg), 0);
-	rpc_error_end(c, &sb);
+	rpc_error_end(c, msgid, &sb);
 }
 
 void
@@ -280,7 +332,7 @@ rpc_sink_reply(struct job *j, enum mb_kind k, const char *msg, size_t len,
 		job_pack_error(&sb, j, k, msg, len, m);
 		msgpack_pack_nil(&pk);
 	}
-	rpc_send(j->sink_ud, &sb);
+	rpc_send(j->sink_ud, j->msgid, &sb);
 	msgpack_sbuffer_destroy(&sb);
 }
 
@@ -328,19 +380,21 @@ rpc_on_accept(evutil_socket_t fd, short what, void *ud)
 			log_warn("accept: %s", strerror(errno));
 		return;
 	}
-	if (M.draining || nclients >= M.cur->set.max_connections ||
-	    (c = calloc(1, sizeof *c)) == NULL) {
+	if (M.draining || nclients >= M.cur->set.max_connections) {
 		if (!M.draining)
 			log_warn("connection refused: %u connections open, the "
 			    "most max-connections allows", nclients);
 		close(s);
 		return;
 	}
-	c->socket = ls->socket;
-	TAILQ_INIT(&c->jobs);
-	c->link = link_new(M.base, s, LINK_STREAM, M.cur->set.max_request,
-	    &client_link_ops, c);
-	if (c->link == NULL) {
+	if ((c = calloc(1, sizeof *c)) != NULL) {
+		c->socket = ls->socket;
+		TAILQ_INIT(&c->jobs);
+		c->link = link_new(M.base, s, LINK_STREAM,
+		    M.cur->set.max_request, &client_link_ops, c);
+	}
+	if (c == NULL || c->link == NULL) {
+		log_warn("connection refused: out of memory");
 		close(s);
 		free(c);
 		return;

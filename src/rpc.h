@@ -41,15 +41,17 @@ unsigned rpc_clients(void);
 /* Close every client once its replies are out (shutdown). */
 void	rpc_close_all(void);
 
-/* A success: the packer is positioned where the result value goes. */
+/* A success: the packer is positioned where the result value goes. The
+ * end takes the msgid again: a reply packed short of memory is replaced
+ * by an internal error to that msgid. */
 void	rpc_result_begin(msgpack_sbuffer *, msgpack_packer *, uint32_t);
-void	rpc_result_end(struct client *, msgpack_sbuffer *);
+void	rpc_result_end(struct client *, uint32_t, msgpack_sbuffer *);
 /* An error map {kind, message}; extra, when set, packs more pairs after
  * those two (nextra of them). */
 void	rpc_error(struct client *, uint32_t, enum mb_kind, const char *);
 void	rpc_error_begin(msgpack_sbuffer *, msgpack_packer *, uint32_t,
 	    enum mb_kind, const char *, size_t, unsigned);
-void	rpc_error_end(struct client *, msgpack_sbuffer *);
+void	rpc_error_end(struct client *, uint32_t, msgpack_sbuffer *);
 
 /* Jobs a client has open: back-pressure past max-inflight. */
 void	rpc_job_open(struct client *, struct job *);

@@ -4,14 +4,16 @@
  * Many connections, each with many requests in flight (pipelined), rules
  * drawn by weight; each reply is matched to its request by msgid. At the
  * end it says how many were sent, answered (by kind), answered twice or
- * for no request, lost with a connection the daemon closed, or never
- * answered before the drain time ran out.
+ * for no request, lost with a connection the daemon closed (refused: one
+ * closed before its first reply, as a daemon short of memory or
+ * descriptors refuses one), or never answered before the drain time ran
+ * out.
  *
  *   chaos-load -s SOCKET [-c CONNS] [-d DEPTH] [-t SECONDS] [-n TOTAL]
  *       [-w DRAIN] [-p EVERY] -r RULE[:WEIGHT]...
  * The summary is one line on standard output:
- *   sent=N answered=N duplicate=N unknown=N lost=N unanswered=N bad=N
- *   max_ms=N kinds=ok:N,killed:N,...
+ *   sent=N answered=N duplicate=N unknown=N lost=N refused=N
+ *   unanswered=N bad=N max_ms=N kinds=ok:N,killed:N,...
  * With -p, a line "progress t=S sent=N answered=N" goes to standard error
  * every EVERY seconds. Exits 0 when every request had exactly one reply of
  * a documented kind, 1 otherwise, 2 on bad usage.
@@ -45,6 +47,7 @@ struct cl_conn {
 	int		 fd;
 	uint32_t	 next_id;
 	unsigned	 inflight;
+	unsigned long long replies;	/* since it connected */
 	double		 sent_at[CL_MAX_DEPTH];	/* by msgid % depth */
 	uint32_t	 ids[CL_MAX_DEPTH];
 	unsigned char	 used[CL_MAX_DEPTH];
@@ -65,7 +68,8 @@ static struct {
 } opt = { NULL, 8, 16, 5, 30, 0, 0, {{ "", 0 }}, 0, 0 };
 
 static struct {
-	unsigned long long sent, answered, duplicate, unknown, lost, bad;
+	unsigned long long sent, answered, duplicate, unknown, lost, refused;
+	unsigned long long bad;
 	unsigned long long kinds[MB_KIND_COUNT];
 	double		 max_ms;
 } st;
@@ -224,6 +228,7 @@ cl_response(struct cl_conn *c, const char *buf, size_t len)
 	}
 	st.kinds[kind]++;
 	st.answered++;
+	c->replies++;
 	if ((cl_now() - c->sent_at[slot]) * 1000 > st.max_ms)
 		st.max_ms = (cl_now() - c->sent_at[slot]) * 1000;
 	c->used[slot] = 0;
@@ -290,7 +295,11 @@ cl_flush(struct cl_conn *c)
 static void
 cl_lost(struct cl_conn *c, int sending)
 {
-	st.lost += c->inflight;
+	if (c->replies == 0)
+		st.refused += c->inflight;
+	else
+		st.lost += c->inflight;
+	c->replies = 0;
 	memset(c->used, 0, sizeof c->used);
 	c->inflight = 0;
 	c->inlen = c->outlen = 0;
@@ -349,9 +358,9 @@ cl_report(unsigned long long unanswered)
 	int first = 1;
 
 	printf("sent=%llu answered=%llu duplicate=%llu unknown=%llu lost=%llu "
-	    "unanswered=%llu bad=%llu max_ms=%.0f kinds=", st.sent,
-	    st.answered, st.duplicate, st.unknown, st.lost, unanswered, st.bad,
-	    st.max_ms);
+	    "refused=%llu unanswered=%llu bad=%llu max_ms=%.0f kinds=", st.sent,
+	    st.answered, st.duplicate, st.unknown, st.lost, st.refused,
+	    unanswered, st.bad, st.max_ms);
 	for (int k = 0; k < MB_KIND_COUNT; k++) {
 		if (st.kinds[k] == 0)
 			continue;
@@ -429,6 +438,6 @@ main(int argc, char **argv)
 	for (unsigned i = 0; i < opt.conns; i++)
 		unanswered += c[i].inflight;
 	cl_report(unanswered);
-	return st.duplicate || st.unknown || st.lost || unanswered || st.bad ||
-	    st.sent == 0;
+	return st.duplicate || st.unknown || st.lost || st.refused ||
+	    unanswered || st.bad || st.sent == 0;
 }
