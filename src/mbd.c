@@ -439,8 +439,12 @@ mbd_open_self(void)
 {
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0 || (M.exe_fd = fcntl(fd, F_DUPFD_CLOEXEC, 64)) < 0)
+	if (fd < 0 || (M.exe_fd = fcntl(fd, F_DUPFD_CLOEXEC, 64)) < 0) {
+		if (fd >= 0 && errno == EINVAL)	/* no descriptor 64 */
+			mbd_fatal("the limit of open files is too low: %s",
+			    "ulimit -n must be above 64");
 		mbd_fatal("cannot open our own binary: %s", strerror(errno));
+	}
 	close(fd);
 }
 

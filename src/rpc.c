@@ -6,12 +6,15 @@
  * table with the sockets they are permitted on. Limits per connection:
  * the size of one request (the link's cap), requests in flight (reading
  * pauses past it), and replies the client has not read (past it the
- * client is too slow and is disconnected). Uses link.c and rpcwire.c.
+ * client is too slow and is disconnected). At the descriptor limit a
+ * connection is refused, not left waiting. Uses link.c and rpcwire.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 
@@ -42,6 +45,15 @@ static unsigned nclients;
 static struct listener listeners[2];
 static int nlisteners;
 
+/* At the descriptor limit a connection waiting to be accepted would make
+ * its listener ready for ever: a spare descriptor is given up to accept
+ * it and close it at once. Refusals are logged once a second at most. */
+static struct {
+	int		 spare;
+	unsigned	 refused;
+	time_t		 logged;
+	struct event	*resume;	/* no spare: listen again later */
+} rpc_limit = { -1, 0, 0, NULL };
 
 static const struct rpc_method methods[] = {
 	{ "invoke",	RPC_CLIENT | RPC_CONTROL,	method_invoke },
@@ -368,6 +380,47 @@ static const struct link_ops client_link_ops = {
 };
 
 static void
+rpc_on_resume(evutil_socket_t fd, short what, void *ud)
+{
+	(void)fd, (void)what, (void)ud;
+	for (int i = 0; i < nlisteners; i++)
+		event_add(listeners[i].ev, NULL);
+}
+
+/* accept(2) said EMFILE or ENFILE: refuse the connection waiting, with
+ * the spare descriptor, or stop listening for a moment if there is none. */
+static void
+rpc_refuse(struct listener *ls)
+{
+	struct timeval later = { 0, 100000 };
+	time_t t = time(NULL);
+	int s;
+
+	if (rpc_limit.spare >= 0) {
+		close(rpc_limit.spare);
+		if ((s = accept4(ls->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+			close(s);
+		rpc_limit.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		rpc_limit.refused++;
+	}
+	if (rpc_limit.spare < 0) {
+		if (rpc_limit.resume == NULL)
+			rpc_limit.resume = evtimer_new(M.base, rpc_on_resume, NULL);
+		for (int i = 0; i < nlisteners && rpc_limit.resume != NULL; i++)
+			event_del(listeners[i].ev);
+		if (rpc_limit.resume != NULL)
+			evtimer_add(rpc_limit.resume, &later);
+	}
+	if (t != rpc_limit.logged) {
+		log_warn("connections refused: out of file descriptors (%u since "
+		    "the last warning); raise the limit (ulimit -n) or lower "
+		    "max-connections", rpc_limit.refused);
+		rpc_limit.logged = t;
+		rpc_limit.refused = 0;
+	}
+}
+
+static void
 rpc_on_accept(evutil_socket_t fd, short what, void *ud)
 {
 	struct listener *ls = ud;
@@ -376,7 +429,10 @@ rpc_on_accept(evutil_socket_t fd, short what, void *ud)
 
 	(void)fd, (void)what;
 	if ((s = accept4(ls->fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		if (errno == EMFILE || errno == ENFILE)
+			rpc_refuse(ls);
+		else if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
 			log_warn("accept: %s", strerror(errno));
 		return;
 	}
@@ -411,6 +467,8 @@ rpc_listen(int fd, enum rpc_socket which)
 
 	if (nlisteners == (int)(sizeof listeners / sizeof listeners[0]))
 		return -1;
+	if (rpc_limit.spare < 0)
+		rpc_limit.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	ls = &listeners[nlisteners];
 	ls->fd = fd;
 	ls->socket = which;
