@@ -6,8 +6,9 @@
  * the invocation are redacted wherever they appear. Lines are written
  * whole with write(2); a slow disk slows the broker down (back-pressure)
  * rather than losing records, and a failed write makes the broker refuse
- * every further call until a reload: no unaudited decision. Uses jansson
- * and jsonmp.c.
+ * every further call until a reload: no unaudited decision. The record
+ * that failed is cut off the file and goes to the log, as do the records
+ * of the refusals until the reload. Uses jansson and jsonmp.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -114,6 +116,26 @@ audit_args(const struct br_call *c)
 	return j != NULL ? j : json_object();
 }
 
+/*
+ * A line that did not fit (a full disk, a file size limit): what was
+ * written of it is cut off again, so that no torn line is left for the
+ * next record to follow; the record goes to the log instead of being lost;
+ * and every call is refused until a reload.
+ */
+static void
+audit_failed(const char *text, size_t n, ssize_t put)
+{
+	int e = put < 0 ? errno : ENOSPC;
+	struct stat st;
+
+	if (put > 0 && fstat(B.audit_fd, &st) == 0 && st.st_size >= put)
+		(void)!ftruncate(B.audit_fd, st.st_size - put);
+	B.audit_broken = 1;
+	log_err("broker: cannot write the audit log %s: %s; refusing "
+	    "capability calls until a reload; the record: %.*s", B.set.audit,
+	    strerror(e), (int)n, text);
+}
+
 void
 audit_record(const struct br_call *c, enum mb_kind k, const char *msg)
 {
@@ -122,6 +144,7 @@ audit_record(const struct br_call *c, enum mb_kind k, const char *msg)
 	json_t *o;
 	char *text;
 	size_t n;
+	ssize_t put;
 
 	snprintf(cap, sizeof cap, "%s.%s", c->cap->cap, c->cap->method);
 	o = json_pack("{s:o,s:s,s:s,s:s,s:s,s:o,s:s,s:o,s:s,s:s,s:s,s:f,"
@@ -150,11 +173,10 @@ audit_record(const struct br_call *c, enum mb_kind k, const char *msg)
 	audit_redact(w, text);
 	n = strlen(text);
 	text[n] = '\n';
-	if (write(B.audit_fd, text, n + 1) != (ssize_t)(n + 1)) {
-		B.audit_broken = 1;
-		log_err("broker: cannot write the audit log %s: %s; refusing "
-		    "capability calls until a reload", B.set.audit,
-		    strerror(errno));
-	}
+	if (B.audit_broken)	/* a refusal: the file waits for a reload */
+		log_err("broker: audit record, while the audit log %s cannot "
+		    "be written: %.*s", B.set.audit, (int)n, text);
+	else if ((put = write(B.audit_fd, text, n + 1)) != (ssize_t)(n + 1))
+		audit_failed(text, n, put);
 	free(text);
 }
