@@ -86,8 +86,8 @@ rec_jbytes(const char *p, size_t n)
 	return j;
 }
 
-static json_t *
-rec_jstr(const char *s)
+json_t *
+rec_text(const char *s)
 {
 	return rec_jbytes(s != NULL ? s : "", s != NULL ? strlen(s) : 0);
 }
@@ -328,8 +328,8 @@ rec_value(const char *p, size_t n, char *err, size_t errlen)
 }
 
 /* msgpack values back to back, as one array. */
-static json_t *
-rec_values(const char *p, size_t n)
+json_t *
+rec_args(const char *p, size_t n)
 {
 	json_t *a = json_array();
 	struct mpr r;
@@ -976,7 +976,7 @@ rec_add_call(struct recording *rec, const char *cap, const char *method,
 	c.method = strdup(method);
 	c.reply_message = strdup(message != NULL ? message : "");
 	c.reply_kind = kind;
-	c.args = rec_values(args, argslen);
+	c.args = rec_args(args, argslen);
 	c.reply_value = kind == MB_OK ? rec_value(value, valuelen, err,
 	    sizeof err) : json_null();
 	if (c.cap == NULL || c.method == NULL || c.reply_message == NULL ||
@@ -1108,7 +1108,7 @@ static json_t *
 rec_reply_json(enum mb_kind kind, const char *message, json_t *value)
 {
 	return json_pack("{sssosO}", "kind", kind_name(kind),
-	    "message", rec_jstr(message), "value", value);
+	    "message", rec_text(message), "value", value);
 }
 
 static json_t *
@@ -1168,7 +1168,7 @@ rec_json(const struct recording *rec)
 	json_t *j = json_pack("{sssisssssoss}",
 	    "moonbox", "recording", "version", REC_VERSION,
 	    "rule", rec->rule, "pool", rec->pool,
-	    "invocation", rec_jstr(rec->invocation),
+	    "invocation", rec_text(rec->invocation),
 	    "recorded", rec->recorded);
 	int r;
 

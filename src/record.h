@@ -114,8 +114,11 @@ int	rec_parse(const char *, size_t, const char *, struct recording **,
 	    char *, size_t);
 char	*rec_dump(const struct recording *);
 
-/* Values. */
+/* Values: one msgpack value as a tree (NULL/0: nil), the values of a
+ * call's args span as an array, a tree packed, compared, as text. */
 json_t	*rec_value(const char *, size_t, char *, size_t);
+json_t	*rec_args(const char *, size_t);
+json_t	*rec_text(const char *);	/* a C string, tagged */
 int	 rec_value_pack(const json_t *, msgpack_packer *);
 int	 rec_value_equal(const json_t *, const json_t *);
 char	*rec_value_text(const json_t *);	/* compact JSON, malloc'ed */
