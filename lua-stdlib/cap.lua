@@ -30,8 +30,8 @@ for _, level in pairs{ "debug", "info", "warn", "error" } do
 		if fields ~= nil and type(fields) ~= "table" then
 			bad(name, 2, "table or nil", fields)
 		end
-		append_log(level, msg)
 		call("log", level, msg, fields)
+		append_log(level, msg)
 	end
 end
 

@@ -38,7 +38,7 @@ audit_time(void)
 {
 	struct timespec ts;
 	struct tm tm;
-	char buf[40], out[48];
+	char buf[40], out[64];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);

@@ -57,7 +57,7 @@ kv_key(struct br_call *c, struct mpr *r)
 	if (mpr_bytes(r, &k, &n) < 0)
 		return bad_args(c, "the key must be a string");
 	if (n == 0 || n > KV_KEY_MAX)
-		return bad_args(c, "a key is 1 to 512 bytes");
+		return bad_args(c, "a key is 1 to 255 bytes");
 	memcpy(c->key, k, n);
 	c->key[n] = '\0';
 	c->cc.cap = CAP_KV;
@@ -349,6 +349,10 @@ http_start_call(struct br_call *c, struct mpr *r, uint32_t nargs)
 	if (url_parse(c->raw_url, &u, err, sizeof err) < 0) {
 		http_audit(c);
 		return bad_args(c, err);
+	}
+	if (strlen(u.normalized) >= sizeof c->url) {
+		url_free(&u);
+		return bad_args(c, "the URL is too long once normalized");
 	}
 	snprintf(c->url, sizeof c->url, "%s", u.normalized);
 	url_free(&u);

@@ -20,6 +20,7 @@
 #include "msg.h"
 #include "policy.h"
 #include "quota.h"
+#include "url.h"
 #include "settings.h"
 
 #define BRK_MAX_SECRETS_GIVEN	32	/* per invocation, for redaction */
@@ -47,6 +48,7 @@ struct br_worker {
 	struct quota_inv	 quota;
 	const char		*given[BRK_MAX_SECRETS_GIVEN];	/* to redact */
 	int			 ngiven;
+	int			 reported;	/* a violation told */
 	/* The call in progress (one at a time). */
 	struct br_call		*call;
 	TAILQ_ENTRY(br_worker)	 entry;
@@ -63,7 +65,7 @@ struct br_call {
 	struct timespec		 t0;
 	struct cap_call		 cc;		/* as the policy sees it */
 	struct cap_decision	 decision;
-	char			 url[2048];	/* http: normalized */
+	char			 url[URL_MAX + 1];	/* http: normalized */
 	char			 key[600];	/* kv: NUL-terminated copy */
 	uint64_t		 bytes_in, bytes_out;
 	void			*pending;	/* an http call to cancel */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "broker.h"
 #include "brk.h"
@@ -62,6 +63,7 @@ brk_violation(struct br_worker *w, const char *why)
 	msg_violation_pack(&sb, w->id, why);
 	brk_tell_master(&sb);
 	msgpack_sbuffer_destroy(&sb);
+	w->reported = 1;
 	if (w->link != NULL)
 		link_close(w->link, why);
 }
@@ -144,7 +146,7 @@ brk_judge(struct br_call *c)
 			    c->cap->method, c->decision.why);
 			return;
 		}
-		brk_now(&t);
+		clock_gettime(CLOCK_REALTIME, &t);	/* windows are UTC */
 		if (quota_charge(B.quotas, &B.policy, &c->cc,
 		    (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000,
 		    &w->quota, &c->decision) < 0) {
@@ -197,8 +199,11 @@ brk_call(struct br_worker *w, const char *buf, size_t len)
 		return;
 	}
 	if (w->calls > w->calls_limit) {
-		brk_replyf(c, MB_DENIED, "over the calls limit of %llu",
+		snprintf(c->decision.why, sizeof c->decision.why, "over the "
+		    "invocation's calls limit of %llu",
 		    (unsigned long long)w->calls_limit);
+		brk_replyf(c, MB_DENIED, "%s.%s: %s", c->cap->cap,
+		    c->cap->method, c->decision.why);
 		return;
 	}
 	mpr_init(&r, m.args.p, m.args.n);
@@ -252,8 +257,18 @@ brk_worker_closed(struct link *l, const char *why, void *ud)
 {
 	struct br_worker *w = ud;
 
-	(void)l, (void)why;
+	(void)l;
 	w->link = NULL;
+	if (strcmp(why, "end of file") != 0 && !w->reported) {
+		msgpack_sbuffer sb;	/* garbage the link refused */
+
+		log_warn("broker: worker %llu (pool %s): %s",
+		    (unsigned long long)w->id, w->pool, why);
+		msgpack_sbuffer_init(&sb);
+		msg_violation_pack(&sb, w->id, why);
+		brk_tell_master(&sb);
+		msgpack_sbuffer_destroy(&sb);
+	}
 	brk_abandon(w, "the worker went away first");
 	brk_forget_given(w);
 	TAILQ_REMOVE(&B.workers, w, entry);
@@ -321,7 +336,7 @@ brk_begin(struct mpr *r)
 	w->calls = 0;
 	brk_abandon(w, "a new invocation began first");
 	brk_forget_given(w);
-	memset(&w->quota, 0, sizeof w->quota);
+	quota_inv_reset(&w->quota);
 	brk_now(&w->deadline);
 	w->deadline.tv_sec += (time_t)(b.deadline_ms / 1000);
 	w->deadline.tv_nsec += (long)(b.deadline_ms % 1000) * 1000000;
@@ -362,7 +377,7 @@ brk_reload(void)
 			log_err("broker: %s; refusing capability calls", err);
 			B.audit_broken = 1;
 		}
-		snprintf(err, sizeof err, "reloaded %s", B.set.policy);
+		snprintf(err, sizeof err, "reloaded %.900s", B.set.policy);
 	}
 	else
 		log_err("broker: reload failed, keeping the old policy: %s",
@@ -484,7 +499,10 @@ broker_main(int chan, const char *conf)
 	signal(SIGINT, SIG_IGN);
 	if (brk_load(err, sizeof err) < 0)
 		brk_fatal("configuration", err);
-	if ((B.base = event_base_new()) == NULL)
+	/* Two priorities: what the master says (BEGIN, END) is read before
+	 * the calls of workers, which always come after it. */
+	if ((B.base = event_base_new()) == NULL ||
+	    event_base_priority_init(B.base, 2) < 0)
 		brk_fatal("event loop", "cannot start it");
 	brk_open_stores();
 	B.master = link_new(B.base, chan, LINK_FRAMED, PROTO_FRAME_MAX,
@@ -492,6 +510,7 @@ broker_main(int chan, const char *conf)
 	if (B.master == NULL)
 		brk_fatal("master channel", "cannot watch it");
 	link_accept_fds(B.master);	/* ATTACH brings a channel */
+	link_set_priority(B.master, 0);
 	event_base_dispatch(B.base);
 	kv_close(B.kv);
 	http_engine_free(B.http);

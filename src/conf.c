@@ -314,6 +314,10 @@ conf_check_shape(const struct conf_stmt *s, const struct conf_key *k,
 			return conf_fail(e, s->line, s->col, "'%s' takes %d "
 			    "argument%s", s->name, k->minargs,
 			    k->minargs == 1 ? "" : "s");
+		if (k->maxargs < 0)
+			return conf_fail(e, s->line, s->col, "'%s' takes at "
+			    "least %d argument%s", s->name, k->minargs,
+			    k->minargs == 1 ? "" : "s");
 		return conf_fail(e, s->line, s->col, "'%s' takes %d to %d "
 		    "arguments", s->name, k->minargs, k->maxargs);
 	}

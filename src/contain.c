@@ -133,7 +133,7 @@ static const int contain_allowed[] = {
 	SCMP_SYS(rt_sigprocmask), SCMP_SYS(restart_syscall),
 	SCMP_SYS(setitimer), SCMP_SYS(getitimer), SCMP_SYS(clock_gettime),
 	SCMP_SYS(gettimeofday), SCMP_SYS(exit), SCMP_SYS(exit_group),
-	SCMP_SYS(getrandom), SCMP_SYS(sigaltstack),
+	SCMP_SYS(getrandom), SCMP_SYS(sigaltstack), SCMP_SYS(poll),
 };
 
 static int

@@ -200,9 +200,11 @@ method_stats(struct rpc_call *call)
 	stats_each_rule((void (*)(const struct rule_stats *, void *))count_one,
 	    &nrules);
 	rpc_result_begin(&sb, &pk, call->msgid);
-	msgpack_pack_map(&pk, 12);
+	msgpack_pack_map(&pk, 14);
 	kv_str(&pk, "version", PACKAGE_VERSION);
 	kv_uint(&pk, "pid", (uint64_t)getpid());
+	kv_uint(&pk, "spawner_pid", (uint64_t)M.spawner_pid);
+	kv_uint(&pk, "broker_pid", (uint64_t)M.broker_pid);
 	kv_uint(&pk, "uptime_s", (uint64_t)(t.tv_sec - M.started.tv_sec));
 	kv_uint(&pk, "generation", M.cur->id);
 	kv_uint(&pk, "connections", rpc_clients());

@@ -13,7 +13,7 @@
 #include "log.h"
 #include "master.h"
 
-static void
+void
 gen_free(struct gen *g)
 {
 	for (int i = 0; i < g->npools; i++)

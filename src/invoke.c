@@ -125,7 +125,10 @@ inv_msgh(lua_State *L)
 	luaL_addvalue(&b);
 	for (int level = 1; frames < INV_TRACE_FRAMES &&
 	    lua_getstack(L, level, &ar); level++) {
-		if (!lua_getinfo(L, "Sln", &ar) || ar.currentline <= 0)
+		/* Lua frames of the rule: not C, not moonbox's own wrappers
+		 * (chunks named "=..."). */
+		if (!lua_getinfo(L, "Sln", &ar) || ar.currentline <= 0 ||
+		    ar.source[0] == '=')
 			continue;
 		if (frames++ == 0)
 			luaL_addstring(&b, "\nstack traceback:");

@@ -62,6 +62,14 @@ link_new(struct event_base *base, int fd, enum link_mode mode, size_t max,
 	l->out = evbuffer_new();
 	l->rev = event_new(base, fd, EV_READ | EV_PERSIST, link_on_read, l);
 	l->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, link_on_write, l);
+	if (l->rev != NULL && l->wev != NULL &&
+	    event_base_get_npriorities(base) > 1) {
+		/* Default to the lowest: the owner raises what must go first. */
+		int low = event_base_get_npriorities(base) - 1;
+
+		event_priority_set(l->rev, low);
+		event_priority_set(l->wev, low);
+	}
 	if (l->out == NULL || l->rev == NULL || l->wev == NULL ||
 	    evutil_make_socket_nonblocking(fd) < 0 ||
 	    event_add(l->rev, NULL) < 0) {
@@ -122,6 +130,15 @@ int
 link_fd(const struct link *l)
 {
 	return l->fd;
+}
+
+/* Higher-priority links are read first when several are ready (the event
+ * base must have been given priorities). */
+int
+link_set_priority(struct link *l, int prio)
+{
+	return event_priority_set(l->rev, prio) == 0 &&
+	    event_priority_set(l->wev, prio) == 0 ? 0 : -1;
 }
 
 void

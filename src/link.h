@@ -43,6 +43,7 @@ int		 link_fd(const struct link *);
 /* Keep descriptors passed with SCM_RIGHTS; a message callback takes the
  * ones that came with its message, oldest first. */
 void		 link_accept_fds(struct link *);
+int		 link_set_priority(struct link *, int);
 int		 link_pop_fd(struct link *);
 
 #endif

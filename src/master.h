@@ -142,6 +142,7 @@ extern struct master M;
 struct gen	*gen_load(const char *, char *, size_t);
 void		 gen_install(struct gen *);
 void		 gen_release(struct gen *);
+void		 gen_free(struct gen *);
 int		 master_reload(char *, size_t);
 
 /* pool.c */

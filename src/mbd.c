@@ -490,6 +490,7 @@ main(int argc, char **argv)
 	if (o.check) {
 		printf("moonboxd: %s is valid: %d pools, %zu rules\n",
 		    g->set.path, g->npools, g->rules.n);
+		gen_free(g);
 		return 0;
 	}
 	M.debug = o.debug;

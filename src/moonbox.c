@@ -14,6 +14,7 @@ static const struct cmd_entry cmd_table[] = {
 	{ "run",	"run a rule once on an input",	cmd_run },
 	{ "call",	"invoke a rule through a running moonboxd", cmd_call },
 	{ "ctl",	"control a running moonboxd",	cmd_ctl },
+	{ "policy",	"check a policy file, or explain a decision", cmd_policy },
 	{ "replay",	"run a recorded invocation again and compare",
 	    cmd_replay },
 };

@@ -175,7 +175,8 @@ ruleset_load(const char *dir, const struct policy *p, struct ruleset *s,
 		ruleset_free(s);
 		return -1;
 	}
-	qsort(s->rules, s->n, sizeof *s->rules, rules_cmp);
+	if (s->n > 0)
+		qsort(s->rules, s->n, sizeof *s->rules, rules_cmp);
 	return 0;
 }
 

@@ -180,7 +180,8 @@ for my $w (grep { $_->{pid} } @{ $d->ctl('workers') }) {
 		unlike($status, qr/^Uid:\s*0\b/m, "worker $w->{id} does not run as root");
 	}
 	my @fds = glob("/proc/$w->{pid}/fd/*");
-	is(scalar @fds, 1, "worker $w->{id} holds one descriptor, its channel");
+	is(scalar @fds, 2, "worker $w->{id} holds two descriptors, its channels "
+	    . "to the master and the broker");
 	last;
 }
 

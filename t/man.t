@@ -120,7 +120,7 @@ SKIP: {
 my $m1 = page('moonbox.1');
 my %all_help;
 $all_help{$_} = 1 for `'$moonbox' --help` =~ /(--[a-z][a-z-]*)/g;
-for my $cmd (qw(run call ctl)) {
+for my $cmd (qw(run call ctl policy)) {
 	my $help = `'$moonbox' $cmd --help`;
 	is($? >> 8, 0, "moonbox $cmd --help exits 0");
 	my %in_help = map { $_ => 1 } $help =~ /(--[a-z][a-z-]*)/g;
@@ -184,12 +184,17 @@ same_names($kinds, it_names('Cm', @errors), 'error kind',
 # --- moonbox.policy(5): keywords --------------------------------------------
 {
 	my $p5 = page('moonbox.policy.5');
-	my @pools = region($p5, qr/^\.Sh POOLS$/, qr/^\.Sh\b/);
+	my @pools = (region($p5, qr/^\.Sh POOLS$/, qr/^\.Sh\b/),
+	    region($p5, qr/^\.Sh RULE BLOCKS$/, qr/^\.Sh\b/),
+	    region($p5, qr/^\.Sh ALLOW STATEMENTS$/, qr/^\.Sh\b/),
+	    region($p5, qr/^\.Sh QUOTAS$/, qr/^\.Sh\b/));
 	my %keys = (%{ c_table('policy.c', 'policy_keys') },
-	    %{ c_table('policy.c', 'pool_keys') });
-	ok(keys %keys >= 10, 'the keyword tables of src/policy.c can be read');
+	    %{ c_table('policy.c', 'pool_keys') },
+	    %{ c_table('policy.c', 'rule_keys') });
+	ok(keys %keys >= 12, 'the keyword tables of src/policy.c can be read');
 	same_names(\%keys, it_names('Ic', @pools), 'keyword',
-	    'the tables of src/policy.c', 'moonbox.policy(5) under POOLS');
+	    'the tables of src/policy.c',
+	    'moonbox.policy(5) under POOLS, RULE BLOCKS, ALLOW STATEMENTS and QUOTAS');
 }
 
 # --- libmoonbox(3): functions and struct fields -----------------------------

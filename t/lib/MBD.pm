@@ -62,7 +62,7 @@ sub start {
 	if ($pid == 0) {
 		open STDERR, '>>', $self->{log} or die;
 		open STDOUT, '>&', \*STDERR or die;
-		exec(moonboxd(), '-d', '-f', "$self->{dir}/moonboxd.conf");
+		{ exec(moonboxd(), '-d', '-f', "$self->{dir}/moonboxd.conf") }
 		print STDERR "exec ${\ moonboxd()}: $!\n";
 		POSIX::_exit(127);
 	}
