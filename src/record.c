@@ -583,11 +583,6 @@ rec_value_equal(const json_t *a, const json_t *b)
 	return json_equal((json_t *)a, (json_t *)b);
 }
 
-char *
-rec_value_text(const json_t *j)
-{
-	return jmp_dump((json_t *)j);
-}
 
 /* --- secrets ------------------------------------------------------------- */
 
@@ -1291,6 +1286,21 @@ rec_put_pretty(struct rec_buf *b, const json_t *j, int indent, int split)
 	rec_put(b, "\n", 1);
 	rec_indent(b, indent);
 	rec_put(b, json_is_array(j) ? "]" : "}", 1);
+}
+
+/* One line, as the file has short values: [1, "a"], {"k": true}. */
+char *
+rec_value_text(const json_t *j)
+{
+	struct rec_buf b = { NULL, 0, 0, 0 };
+
+	rec_put(&b, "", 0);
+	rec_put_line(&b, j);
+	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
 }
 
 char *

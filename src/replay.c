@@ -151,6 +151,16 @@ replay_mismatch(const struct replay *r, const struct msg_cap_call *c,
 	return why;
 }
 
+/* What the rule's call raises when it is not the recording's. */
+static const char *
+replay_why(struct replay *r)
+{
+	static char msg[sizeof r->mismatch + 16];
+
+	snprintf(msg, sizeof msg, "replay: %s", r->mismatch);
+	return msg;
+}
+
 /* The handler of runner_run_served: one PROTO_CAP_CALL body in, its
  * PROTO_CAP_REPLY body out. */
 static char *
@@ -182,8 +192,8 @@ replay_serve(void *ud, const char *body, size_t len, size_t *rlen)
 		r->diverged = 1;
 		snprintf(r->mismatch, sizeof r->mismatch, "%s", why);
 		free(why);
-		reply = replay_reply(c.seq, MB_INTERNAL, r->mismatch, NULL, rlen);
-		return reply;
+		return replay_reply(c.seq, MB_INTERNAL, replay_why(r), NULL,
+		    rlen);
 	}
 	json_decref(args);
 	rc = &r->rec->calls[r->made - 1];
