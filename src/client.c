@@ -219,6 +219,8 @@ mb_read_usage(struct mpr *r, struct mb_usage *u)
 			u->wall_ms = d;
 		else if (mb_key_is(k, kn, "queue_ms"))
 			u->queue_ms = d;
+		else if (mb_key_is(k, kn, "calls"))
+			u->calls = v;
 		else if (mb_key_is(k, kn, "log_dropped"))
 			u->log_dropped = v;
 	}

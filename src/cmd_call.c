@@ -77,13 +77,14 @@ call_options(const struct runopt *o, struct mb_options *mo)
 static json_t *
 call_usage_json(const struct mb_result *r)
 {
-	return json_pack("{s:o,s:I,s:o,s:o,s:o,s:I}",
+	return json_pack("{s:o,s:I,s:o,s:o,s:o,s:I,s:I}",
 	    "instructions", r->usage.counted ?
 	    json_integer((json_int_t)r->usage.instructions) : json_null(),
 	    "memory", (json_int_t)r->usage.memory,
 	    "cpu_ms", report_ms(r->usage.cpu_ms),
 	    "wall_ms", report_ms(r->usage.wall_ms),
 	    "queue_ms", report_ms(r->usage.queue_ms),
+	    "calls", (json_int_t)r->usage.calls,
 	    "log_dropped", (json_int_t)r->usage.log_dropped);
 }
 

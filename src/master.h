@@ -64,11 +64,21 @@ struct worker {
 };
 TAILQ_HEAD(worker_list, worker);
 
+/* Where a job's answer goes: a front end (rpc.c, the HTTP API). */
+struct job_sink {
+	void	(*opened)(struct job *);
+	void	(*reply)(struct job *, enum mb_kind, const char *, size_t,
+		    const struct msg_result *);	/* m NULL: no worker answered */
+	void	(*closed)(struct job *);
+};
+
 struct job {
 	char			 id[PROTO_ID_MAX + 1];
 	char			 rule[PROTO_NAME_MAX + 1];
-	struct client		*client;	/* NULL once it went away */
-	uint32_t		 msgid;
+	const struct job_sink	*sink;		/* NULL once it went away */
+	void			*sink_ud;
+	uint32_t		 msgid;		/* the sink's tag */
+	int			 record;	/* the client asked for it */
 	struct gen		*gen;		/* held until done */
 	struct pool		*pool;
 	char			*input;		/* one msgpack value, or NULL */
@@ -159,7 +169,14 @@ void		 pool_tick(void);
 void		 pool_kill_all(void);
 unsigned	 pool_count(const struct pool *, enum worker_state);
 
-/* job and reply (rpc.c) */
+/* job.c */
+struct invreq;
+int		 job_submit(const struct invreq *, const struct job_sink *,
+		    void *, uint32_t);
+void		 job_pack_result(msgpack_sbuffer *, const struct job *,
+		    const struct msg_result *);
+void		 job_pack_error(msgpack_sbuffer *, const struct job *,
+		    enum mb_kind, const char *, size_t, const struct msg_result *);
 struct job	*job_new(void);
 void		 job_free(struct job *);
 void		 job_fail(struct job *, enum mb_kind, const char *, ...)

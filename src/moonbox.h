@@ -32,6 +32,7 @@ struct mb_usage {
 	uint64_t	 instructions;
 	uint64_t	 memory;	/* peak bytes */
 	double		 cpu_ms, wall_ms, queue_ms;
+	uint64_t	 calls;		/* capability calls */
 	uint64_t	 log_dropped;
 };
 

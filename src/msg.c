@@ -218,7 +218,7 @@ msg_result_pack(msgpack_sbuffer *sb, const char *id,
 		msg_pack_bytes(&pk, o->result.data, o->result.size, 1);
 	else
 		msg_pack_bytes(&pk, "", 0, 1);
-	msgpack_pack_array(&pk, 5);
+	msgpack_pack_array(&pk, 6);
 	if (o->counted)
 		msgpack_pack_uint64(&pk, o->instructions);
 	else
@@ -226,6 +226,7 @@ msg_result_pack(msgpack_sbuffer *sb, const char *id,
 	msgpack_pack_uint64(&pk, o->memory);
 	msgpack_pack_uint64(&pk, (uint64_t)(o->cpu_ms * 1000));
 	msgpack_pack_uint64(&pk, (uint64_t)(o->wall_ms * 1000));
+	msgpack_pack_uint64(&pk, o->calls);
 	msgpack_pack_uint64(&pk, o->log.dropped);
 	msgpack_pack_array(&pk, o->log.lines);
 	while (lim_log_next(&m, &at, &s, &n))
@@ -240,12 +241,13 @@ msg_usage_decode(struct mpr *r, struct msg_result *m)
 
 	if (mpr_array(r, &n) < 0)
 		return -1;
-	if (n != 5)
+	if (n != 6)
 		return msg_fail(r, "usage has the wrong number of fields");
 	m->counted = !mpr_is_nil(r);
 	if ((m->counted && mpr_uint(r, &m->instructions) < 0) ||
 	    mpr_uint(r, &m->memory) < 0 || mpr_uint(r, &m->cpu_us) < 0 ||
-	    mpr_uint(r, &m->wall_us) < 0 || mpr_uint(r, &m->log_dropped) < 0)
+	    mpr_uint(r, &m->wall_us) < 0 || mpr_uint(r, &m->calls) < 0 ||
+	    mpr_uint(r, &m->log_dropped) < 0)
 		return -1;
 	return 0;
 }
@@ -317,6 +319,7 @@ msg_result_outcome(const struct msg_result *m, struct inv_outcome *o)
 		msgpack_sbuffer_write(&o->result, m->result.p, m->result.n);
 	o->counted = m->counted;
 	o->instructions = m->instructions;
+	o->calls = m->calls;
 	o->memory = (size_t)m->memory;
 	o->cpu_ms = (double)m->cpu_us / 1000;
 	o->wall_ms = (double)m->wall_us / 1000;

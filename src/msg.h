@@ -33,7 +33,7 @@ struct msg_result {
 	struct msg_span	 message;
 	struct msg_span	 result;	/* one valid msgpack value when ok */
 	int		 counted;
-	uint64_t	 instructions, memory, cpu_us, wall_us, log_dropped;
+	uint64_t	 instructions, memory, cpu_us, wall_us, calls, log_dropped;
 	struct msg_span	 log;		/* the array of lines, validated */
 	uint32_t	 log_lines;
 };

@@ -49,7 +49,7 @@ enum proto_type {
 	 * worker -> master: the outcome of PROTO_WK_INVOKE.
 	 * [201, id:str, kind:str, message:str, result:bin (empty unless ok),
 	 *  usage:[instructions:uint|nil, memory:uint, cpu_us:uint,
-	 *         wall_us:uint, log_dropped:uint],
+	 *         wall_us:uint, calls:uint, log_dropped:uint],
 	 *  log:[line:bin, ...]]
 	 * Permitted only while an invocation is out, with its id.
 	 */

@@ -107,6 +107,7 @@ report_json(struct inv_outcome *o)
 	json_object_set_new(usage, "memory", json_integer((json_int_t)o->memory));
 	json_object_set_new(usage, "cpu_ms", report_ms(o->cpu_ms));
 	json_object_set_new(usage, "wall_ms", report_ms(o->wall_ms));
+	json_object_set_new(usage, "calls", json_integer((json_int_t)o->calls));
 	json_object_set_new(usage, "log_dropped",
 	    json_integer((json_int_t)o->log.dropped));
 	json_object_set_new(top, "usage", usage);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include "invreq.h"
 #include "log.h"
 #include "master.h"
 #include "rpc.h"
@@ -257,7 +258,7 @@ client_on_closed(struct link *l, const char *why, void *ud)
 	c->link = NULL;
 	TAILQ_FOREACH_SAFE(j, &c->jobs, in_client, next) {
 		TAILQ_REMOVE(&c->jobs, j, in_client);
-		j->client = NULL;
+		j->sink = NULL;		/* its answer goes nowhere */
 		if (j->queued) {
 			pool_unqueue(j);
 			job_free(j);
@@ -266,6 +267,65 @@ client_on_closed(struct link *l, const char *why, void *ud)
 	TAILQ_REMOVE(&clients, c, entry);
 	nclients--;
 	free(c);
+}
+
+/* The sink of invocations asked for by msgpack-RPC: the answer is
+ * [1, msgid, nil, {value, id, usage, log}] or
+ * [1, msgid, {kind, message, id, usage, log}, nil]. */
+static void
+rpc_sink_opened(struct job *j)
+{
+	rpc_job_open(j->sink_ud, j);
+}
+
+static void
+rpc_sink_reply(struct job *j, enum mb_kind k, const char *msg, size_t len,
+    const struct msg_result *m)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_int(&pk, 1);
+	msgpack_pack_uint32(&pk, j->msgid);
+	if (k == MB_OK) {
+		msgpack_pack_nil(&pk);
+		job_pack_result(&sb, j, m);
+	} else {
+		job_pack_error(&sb, j, k, msg, len, m);
+		msgpack_pack_nil(&pk);
+	}
+	rpc_send(j->sink_ud, &sb);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+rpc_sink_closed(struct job *j)
+{
+	rpc_job_closed(j->sink_ud, j);
+}
+
+static const struct job_sink rpc_sink = {
+	rpc_sink_opened, rpc_sink_reply, rpc_sink_closed
+};
+
+/* invoke [rule, input] or [rule, input, options] */
+void
+method_invoke(struct rpc_call *call)
+{
+	struct invreq q;
+	char err[256];
+
+	if (invreq_from_rpc(call->params, call->nparams, &q, err,
+	    sizeof err) < 0) {
+		rpc_error(call->client, call->msgid, MB_BAD_REQUEST, err);
+		return;
+	}
+	if (job_submit(&q, &rpc_sink, call->client, call->msgid) < 0)
+		rpc_error(call->client, call->msgid, MB_INTERNAL,
+		    "out of memory");
 }
 
 static const struct link_ops client_link_ops = {

@@ -66,8 +66,8 @@ sub json_shape_ok {
 		}
 		is(jtype($u), 'object', 'usage is an object');
 		is_deeply([sort keys %$u],
-		    [qw(cpu_ms instructions log_dropped memory wall_ms)],
-		    'usage has instructions, memory, cpu_ms, wall_ms, log_dropped');
+		    [qw(calls cpu_ms instructions log_dropped memory wall_ms)],
+		    'usage has instructions, memory, cpu_ms, wall_ms, calls, log_dropped');
 		like(jtype($u->{instructions}), qr/^(integer|null)$/,
 		    'usage.instructions is an integer or null');
 		is(jtype($u->{memory}), 'integer', 'usage.memory is an integer');
