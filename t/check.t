@@ -136,6 +136,25 @@ for my $clean (qw(every_construct.lua scopes_clean.lua)) {
 	    'bytecode is refused, as the sandbox refuses it');
 }
 
+# --- every rule of the source tree ---------------------------------------------------
+{
+	my @examples = glob("$top/examples/rules/*.lua");
+	my $r = check(@examples, '--strict');
+	ok(@examples >= 3, 'there are example rules');
+	is($r->{status}, 0, 'the example rules are clean') or diag $r->{out};
+	my @suites = map { glob("$top/t/$_/*.lua") } qw(attacks isolation luabugs
+	    replay);
+	$r = check(@suites, '--json');
+	ok(@suites >= 50, 'there are the rules of the test suites');
+	my @bad = grep { $_->{code} =~ /^(?:internal|syntax)$/ }
+	    @{ $r->{res}{diagnostics} // [] };
+	ok($r->{res} && !@bad, 'every rule of the test suites is read without '
+	    . 'a fault of the checker') or diag explain \@bad;
+	my @dump = grep { $_->{message} =~ /^undefined field 'dump' of 'string'/ }
+	    @{ $r->{res}{diagnostics} // [] };
+	ok(@dump >= 1, 'and the attacks on string.dump are found out');
+}
+
 # --- exit statuses and options ------------------------------------------------------
 {
 	my $r = check("$fix/undefined_globals.lua", '--strict');
