@@ -236,7 +236,7 @@ check_source(struct check_run *cr, const char *path, const char *rule,
 {
 	struct lint_report rep = { 0 };
 
-	lint_rule(path, src, len, &rep);
+	lint_rule(src, len, &rep);
 	if (cr->have_policy && !rep.failed) {
 		if (!policy_rule_name_ok(rule, strlen(rule)))
 			lint_add(&rep, 0, 0, LINT_ERROR, "rule-name", "'%s' is not "

@@ -642,15 +642,13 @@ lint_wait(pid_t pid, int fd, struct lint_report *rep)
 }
 
 void
-lint_rule(const char *path, const char *src, size_t len,
-    struct lint_report *rep)
+lint_rule(const char *src, size_t len, struct lint_report *rep)
 {
 	struct contain_config cc = { .nkeep = 1, .cpu_seconds = LINT_CPU_S };
 	char dir[RUNNER_DIR_MAX], err[256];
 	int sv[2];
 	pid_t pid;
 
-	(void)path;
 #ifndef MB_SANITIZERS
 	cc.address_space = LINT_AS;
 #endif

@@ -52,7 +52,7 @@ struct lint_report {
 
 /* Compile and read the rule in a contained child. Its findings, or why
  * it could not be checked (failed set), go into the report. */
-void	lint_rule(const char *, const char *, size_t, struct lint_report *);
+void	lint_rule(const char *, size_t, struct lint_report *);
 int	lint_add(struct lint_report *, int, int, enum lint_severity,
 	    const char *, const char *, ...)
 	    __attribute__((format(printf, 6, 7)));

@@ -1348,6 +1348,22 @@ rec_write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* The rename, made durable: the directory flushed (best effort). */
+static void
+rec_sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash == NULL ? strdup(".") : slash == path ? strdup("/") :
+	    strndup(path, (size_t)(slash - path));
+	int fd = dir != NULL ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
 /* The text into a new file beside path, flushed, then renamed over it:
  * a reader sees the old file or the whole new one. */
 int
@@ -1377,6 +1393,8 @@ rec_write(const struct recording *rec, const char *path, char *err,
 		ok = 0, e = errno;
 	if (!ok)
 		unlink(tmp);
+	else
+		rec_sync_dir(path);
 	free(text), free(tmp);
 	if (!ok)
 		return rec_errf(err, errlen, "%s: cannot write the recording: "
