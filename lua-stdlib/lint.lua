@@ -910,7 +910,8 @@ end
 
 -- The column of a syntax error Lua reported at line: where the grammar
 -- stopped if that is on the line, else the first place near's text is,
--- else 1.
+-- else the line's first token (errors such as a goto without its label
+-- name no token).
 local function locate(text, line, near)
 	local starts = line_starts(text)
 	furthest = 0
@@ -922,11 +923,12 @@ local function locate(text, line, near)
 	if not from then return 1 end
 	local to = (starts[line + 1] or #text + 2) - 1
 	if near == "<eof>" then return math.max(1, #text + 1 - from + 1) end
+	local line_text = sub(text, from, to)
 	if near and near ~= "" then
-		local a = find(sub(text, from, to), near, 1, true)
+		local a = find(line_text, near, 1, true)
 		if a then return a end
 	end
-	return 1
+	return find(line_text, "[^ \t\f\v]") or 1
 end
 
 return { lint = lint, locate = locate }

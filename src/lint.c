@@ -171,6 +171,12 @@ lint_split_error(const char *msg, int *line, char **near)
 			*near = strndup(t + 1, n - 2);
 		else
 			*near = strdup(t);
+	} else if ((q = strstr(p, " at line ")) != NULL) {
+		/* a goto or break, found wrong where its block ends */
+		long l = strtol(q + 9, NULL, 10);
+
+		if (l > 0 && l <= *line)
+			*line = (int)l;
 	}
 	return p;
 }

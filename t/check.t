@@ -130,6 +130,10 @@ for my $clean (qw(every_construct.lua scopes_clean.lua)) {
 	is_deeply(\@d, ["6:1: error: syntax error: 'end' expected (to close "
 	    . "'function' at line 2) near <eof>"],
 	    'a missing end, at the end of the file') or diag $r->{out};
+	($r, @d) = diags('syntax_goto.lua');
+	is_deeply(\@d, ["4:3: error: syntax error: no visible label 'nowhere' "
+	    . "for <goto> at line 4"], 'a goto without its label, at the goto')
+	    or diag $r->{out};
 	my $luac = check("$fix/bytecode.luac");
 	is($luac->{status}, 1, 'bytecode exits 1');
 	like($luac->{out}, qr/bytecode\.luac:1:1: error: syntax error: precompiled chunks are refused/,
