@@ -35,6 +35,16 @@
 #include "sandbox.h"
 
 #define LINT_CHUNK	"rule"		/* errors read "rule:LINE: ..." */
+
+/* The child's exit statuses when it cannot answer. */
+static const struct {
+	int		 status;
+	const char	*why;
+} lint_exits[] = {
+	{ 70, "its containment failed" },
+	{ 71, "its channel broke" },
+	{ 73, "no Lua state could be made" },
+};
 #define LINT_AS		((size_t)2 << 30)	/* RLIMIT_AS of the child */
 #define LINT_CPU_S	30
 
@@ -473,7 +483,7 @@ lint_child_main(int fd, const struct contain_config *cc, const char *src,
 	char err[256];
 
 	if (contain(cc, err, sizeof err) < 0)
-		_exit(70);
+		_exit(70);		/* see lint_exits */
 	lim_defaults(&l);
 	l.memory = SIZE_MAX / 4;
 	lim_reset(&c.lim, &l);
@@ -624,6 +634,10 @@ lint_reap(pid_t pid, int killed, struct lint_report *rep)
 	else
 		snprintf(why, sizeof why, "it exited with status %d",
 		    WEXITSTATUS(st));
+	for (size_t i = 0; !killed && WIFEXITED(st) &&
+	    i < sizeof lint_exits / sizeof lint_exits[0]; i++)
+		if (lint_exits[i].status == WEXITSTATUS(st))
+			snprintf(why, sizeof why, "%s", lint_exits[i].why);
 	lint_checker_fault(rep, "moonbox check's contained process gave no "
 	    "answer: %s", why);
 }
