@@ -557,9 +557,8 @@ log_perform(struct br_call *c)
 			c->fields = NULL;
 			break;
 		}
-	log_msg(level, "rule %s invocation %s pool %s: %s%s%s", w->rule,
-	    w->inv, w->pool, c->body, c->fields != NULL ? " " : "",
-	    c->fields != NULL ? c->fields : "");
+	log_inv(level, w->inv, w->rule, w->pool, "%s%s%s", c->body,
+	    c->fields != NULL ? " " : "", c->fields != NULL ? c->fields : "");
 	brk_reply(c, MB_OK, "", NULL, 0);
 }
 

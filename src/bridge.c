@@ -43,7 +43,10 @@ bridge_on_message(struct link *l, const char *buf, size_t len, void *ud)
 	if (t == PROTO_BR_VIOLATION && msg_violation_decode(&r, &worker,
 	    &why) == 0)
 		pool_violation(worker, why.p, why.n);
-	else if (t == PROTO_BR_RELOADED && msg_reloaded_decode(&r, &ok,
+	else if (t == PROTO_BR_STATS) {
+		if (msg_stats_decode(&r, M.caps, MASTER_MAX_CAPS, &M.ncaps) < 0)
+			M.ncaps = 0;
+	} else if (t == PROTO_BR_RELOADED && msg_reloaded_decode(&r, &ok,
 	    &why) == 0) {
 		if (ok)
 			log_info("broker: %.*s", (int)why.n, why.p);
@@ -64,7 +67,8 @@ static const struct link_ops bridge_ops = {
 int
 bridge_start(void)
 {
-	char *argv[] = { "moonboxd", BROKER_ARG, M.conf_path, NULL };
+	char *argv[] = { "moonboxd", BROKER_ARG, M.conf_path,
+	    M.foreground ? "stderr" : "syslog", NULL };
 	int fd = master_exec_self(argv, &M.broker_pid);
 
 	if (fd < 0)
@@ -155,6 +159,20 @@ bridge_end(struct worker *w, const struct job *j)
 		return;
 	msgpack_sbuffer_init(&sb);
 	msg_br_end_pack(&sb, w->id, j->id);
+	link_send(M.broker, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* Ask for the broker's counts; the answer comes to the metrics later. */
+void
+bridge_stats(void)
+{
+	msgpack_sbuffer sb;
+
+	if (M.broker == NULL)
+		return;
+	msgpack_sbuffer_init(&sb);
+	msg_stats_ask_pack(&sb);
 	link_send(M.broker, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 }

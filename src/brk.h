@@ -24,6 +24,7 @@
 #include "settings.h"
 
 #define BRK_MAX_SECRETS_GIVEN	32	/* per invocation, for redaction */
+#define BRK_MAX_CAPS		32	/* rows of brk_caps */
 
 struct br_secret {
 	char	*name, *value;
@@ -106,6 +107,7 @@ struct broker {
 	struct kv		*kv;
 	struct http_engine	*http;
 	int			 audit_fd;
+	uint64_t		 counts[BRK_MAX_CAPS][3];	/* audit.c */
 	int			 audit_broken;	/* deny everything: fail closed */
 	TAILQ_HEAD(, br_worker)	 workers;
 };

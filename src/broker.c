@@ -365,6 +365,27 @@ brk_end(struct mpr *r)
 static int brk_load(char *, size_t);
 
 static void
+brk_send_stats(void)
+{
+	struct msg_cap_count c[BRK_MAX_CAPS];
+	msgpack_sbuffer sb;
+	int n = 0;
+
+	for (int i = 0; i < BRK_MAX_CAPS && brk_caps[i].cap != NULL; i++) {
+		snprintf(c[n].cap, sizeof c[n].cap, "%s.%s", brk_caps[i].cap,
+		    brk_caps[i].method);
+		c[n].allowed = B.counts[i][0];
+		c[n].denied = B.counts[i][1];
+		c[n].refused = B.counts[i][2];
+		n++;
+	}
+	msgpack_sbuffer_init(&sb);
+	msg_stats_pack(&sb, c, n);
+	brk_tell_master(&sb);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void
 brk_reload(void)
 {
 	msgpack_sbuffer sb;
@@ -412,6 +433,10 @@ brk_master_message(struct link *l, const char *buf, size_t len, void *ud)
 		if (msg_br_reload_decode(&r) == 0)
 			brk_reload();
 		break;
+	case PROTO_BR_STATS_ASK:
+		if (msg_stats_ask_decode(&r) == 0)
+			brk_send_stats();
+		break;
 	default:
 		log_err("broker: a message from the master out of protocol");
 	}
@@ -452,6 +477,7 @@ brk_load(char *err, size_t len)
 	B.secrets = sec;
 	B.audit_broken = 0;
 	log_set_level(set.log_level);
+	log_configure(set.log_facility, set.log_json);
 	return 0;
 }
 
@@ -487,11 +513,11 @@ brk_open_stores(void)
 }
 
 void
-broker_main(int chan, const char *conf)
+broker_main(int chan, const char *conf, int to_stderr)
 {
 	char err[1024];
 
-	log_init("moonboxd", 1, LOG_LV_INFO);
+	log_init("moonboxd", to_stderr, LOG_LV_INFO);
 	TAILQ_INIT(&B.workers);
 	snprintf(B.conf, sizeof B.conf, "%s", conf);
 	signal(SIGPIPE, SIG_IGN);

@@ -21,5 +21,8 @@ int	cmd_check(int, char **);
 /* A socket path: the option, else the environment variable, else the
  * default. */
 const char *call_socket(const char *, const char *, const char *);
+/* Connect, and present the token if one is given (the option, else
+ * $MOONBOX_TOKEN_FILE). NULL after printing why; *status the exit status. */
+struct mb_client *call_connect(const char *, const char *, int *);
 
 #endif

@@ -221,9 +221,9 @@ job_reply(struct job *j, enum mb_kind k, const char *msg, size_t len,
 {
 	job_count(j, k);
 	if (k != MB_OK)
-		log_debug("invocation %s rule %s pool %s: %s: %.*s", j->id,
-		    j->rule, j->pool != NULL ? j->pool->conf->name : "-",
-		    kind_name(k), (int)len, msg);
+		log_inv(LOG_LV_DEBUG, j->id, j->rule, j->pool != NULL ?
+		    j->pool->conf->name : NULL, "%s: %.*s", kind_name(k),
+		    (int)len, msg);
 	if (j->sink != NULL)
 		j->sink->reply(j, k, msg, len, m);
 	job_free(j);
@@ -259,14 +259,14 @@ job_fail(struct job *j, enum mb_kind k, const char *fmt, ...)
 }
 
 /*
- * Start an invocation of what q asks, answered through sink (ud and tag
- * are the sink's: its client and msgid, say). Answered at once when the
+ * Start an invocation of what q asks, answered through sink (ud, aux and
+ * tag are the sink's: its client and msgid, say). Answered at once when the
  * rule does not exist, no pool runs it, or the daemon is draining. -1
  * only when out of memory, with nothing answered.
  */
 int
 job_submit(const struct invreq *q, const struct job_sink *sink, void *ud,
-    uint32_t tag)
+    void *aux, uint32_t tag)
 {
 	const struct rule *rule = ruleset_find(&M.cur->rules, q->rule);
 	struct job *j = job_new();
@@ -275,6 +275,7 @@ job_submit(const struct invreq *q, const struct job_sink *sink, void *ud,
 		return -1;
 	j->sink = sink;
 	j->sink_ud = ud;
+	j->sink_aux = aux;
 	j->msgid = tag;
 	snprintf(j->rule, sizeof j->rule, "%s", q->rule);
 	if (sink->opened != NULL)

@@ -625,3 +625,59 @@ msg_cap_reply_decode(struct mpr *r, struct msg_cap_reply *c)
 		return -1;
 	return mpr_end(r);
 }
+
+/* STATS_ASK (master -> broker), STATS (broker -> master) */
+
+void
+msg_stats_ask_pack(msgpack_sbuffer *sb)
+{
+	msgpack_packer pk;
+
+	msg_begin(sb, &pk, PROTO_BR_STATS_ASK, 0);
+	msg_finish(sb);
+}
+
+int
+msg_stats_ask_decode(struct mpr *r)
+{
+	if (msg_open(r, PROTO_BR_STATS_ASK, 0) < 0)
+		return -1;
+	return mpr_end(r);
+}
+
+void
+msg_stats_pack(msgpack_sbuffer *sb, const struct msg_cap_count *c, int n)
+{
+	msgpack_packer pk;
+
+	msg_begin(sb, &pk, PROTO_BR_STATS, 1);
+	msgpack_pack_array(&pk, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		msgpack_pack_array(&pk, 4);
+		msg_pack_cstr(&pk, c[i].cap);
+		msgpack_pack_uint64(&pk, c[i].allowed);
+		msgpack_pack_uint64(&pk, c[i].denied);
+		msgpack_pack_uint64(&pk, c[i].refused);
+	}
+	msg_finish(sb);
+}
+
+int
+msg_stats_decode(struct mpr *r, struct msg_cap_count *c, int max, int *n)
+{
+	uint32_t k, f;
+
+	if (msg_open(r, PROTO_BR_STATS, 1) < 0 || mpr_array(r, &k) < 0)
+		return -1;
+	if (k > (uint32_t)max)
+		return msg_fail(r, "too many capabilities");
+	for (uint32_t i = 0; i < k; i++)
+		if (mpr_array(r, &f) < 0 || f != 4 ||
+		    msg_cstr(r, c[i].cap, sizeof c[i].cap) < 0 ||
+		    mpr_uint(r, &c[i].allowed) < 0 ||
+		    mpr_uint(r, &c[i].denied) < 0 ||
+		    mpr_uint(r, &c[i].refused) < 0)
+			return r->err != NULL ? -1 : msg_fail(r, "bad counts");
+	*n = (int)k;
+	return mpr_end(r);
+}

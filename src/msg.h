@@ -69,6 +69,12 @@ struct msg_cap_reply {
 	struct msg_span	 value;		/* one value */
 };
 
+/* The broker's counts for one capability (PROTO_BR_STATS). */
+struct msg_cap_count {
+	char		 cap[40];	/* "kv.get" */
+	uint64_t	 allowed, denied, refused;
+};
+
 /* Start and finish a frame in sb: the length prefix is patched in. */
 void	msg_begin(msgpack_sbuffer *, msgpack_packer *, enum proto_type, int);
 int	msg_finish(msgpack_sbuffer *);
@@ -118,5 +124,9 @@ int	msg_cap_call_decode(struct mpr *, struct msg_cap_call *);
 void	msg_cap_reply_begin(msgpack_sbuffer *, msgpack_packer *, uint64_t,
 	    enum mb_kind, const char *);
 int	msg_cap_reply_decode(struct mpr *, struct msg_cap_reply *);
+void	msg_stats_ask_pack(msgpack_sbuffer *);
+int	msg_stats_ask_decode(struct mpr *);
+void	msg_stats_pack(msgpack_sbuffer *, const struct msg_cap_count *, int);
+int	msg_stats_decode(struct mpr *, struct msg_cap_count *, int, int *);
 
 #endif

@@ -119,6 +119,12 @@ enum proto_type {
 	PROTO_BR_RELOAD = 503,
 
 	/*
+	 * master -> broker: send your counters. Reply: PROTO_BR_STATS.
+	 * [504]
+	 */
+	PROTO_BR_STATS_ASK = 504,
+
+	/*
 	 * broker -> master: a worker broke the protocol on its broker
 	 * channel (garbage, an out-of-phase call); the master kills it.
 	 * [600, worker:uint, message:str]
@@ -130,6 +136,13 @@ enum proto_type {
 	 * [601, ok:bool, message:str]
 	 */
 	PROTO_BR_RELOADED = 601,
+
+	/*
+	 * broker -> master: capability decisions so far, per capability.
+	 * [602, [[capability:str, allowed:uint, denied:uint, refused:uint],
+	 *  ...]] (refused: before the policy, for bad arguments)
+	 */
+	PROTO_BR_STATS = 602,
 
 	/*
 	 * worker -> broker: a capability call of the running invocation.

@@ -115,7 +115,7 @@ like($audit, qr/"capability":"secret\.get"/, 'the secret\'s use is audited');
 my $r = $d->invoke('a/log');
 is_deeply($r->[1]{log}, ['[info] hello', '[warn] careful'],
     'log lines come back in the invocation\'s log with their level');
-like($d->log_text, qr/rule a\/log invocation [0-9a-f]{16} pool a: hello \{"n":1\}/,
+like($d->log_text, qr/invocation [0-9a-f]{16} rule a\/log pool a: hello \{"n":1\}/,
     'and go to the daemon\'s log tagged with rule, invocation and pool');
 is(error('b/log')->{kind}, 'denied', 'log needs an allow statement too');
 my $t = value('a/time');
