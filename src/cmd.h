@@ -15,6 +15,8 @@ int	cmd_run(int, char **);
 int	cmd_call(int, char **);
 int	cmd_ctl(int, char **);
 int	cmd_policy(int, char **);
+int	cmd_replay(int, char **);
+int	cmd_check(int, char **);
 
 /* A socket path: the option, else the environment variable, else the
  * default. */
