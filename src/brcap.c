@@ -490,9 +490,25 @@ secret_perform(struct br_call *c)
 		    "defined in the secrets file", c->key);
 		return;
 	}
-	if (w->ngiven < BRK_MAX_SECRETS_GIVEN &&
-	    (w->given[w->ngiven] = strdup(v)) != NULL)
-		w->ngiven++;
+	/* A value given out must be known, to be redacted wherever it goes:
+	 * one that cannot be tracked is not given. */
+	for (int i = 0; i < w->ngiven; i++)
+		if (strcmp(w->given_name[i], c->key) == 0 &&
+		    strcmp(w->given[i], v) == 0)
+			goto give;
+	if (w->ngiven == BRK_MAX_SECRETS_GIVEN) {
+		brk_replyf(c, MB_DENIED, "secrets.get: more than %d secrets in "
+		    "one invocation", BRK_MAX_SECRETS_GIVEN);
+		return;
+	}
+	if ((w->given[w->ngiven] = strdup(v)) == NULL ||
+	    (w->given_name[w->ngiven] = strdup(c->key)) == NULL) {
+		free((char *)w->given[w->ngiven]);
+		brk_replyf(c, MB_INTERNAL, "secrets.get: out of memory");
+		return;
+	}
+	w->ngiven++;
+give:
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	pack_cstr(&pk, v);

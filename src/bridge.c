@@ -137,7 +137,7 @@ void
 bridge_begin(struct worker *w, const struct job *j, uint64_t left_us)
 {
 	struct msg_br_begin b = { .worker = w->id, .calls = j->limits.calls,
-	    .deadline_ms = (left_us + 999) / 1000 };
+	    .deadline_ms = (left_us + 999) / 1000, .record = j->record };
 	msgpack_sbuffer sb;
 
 	if (M.broker == NULL)
@@ -148,6 +148,51 @@ bridge_begin(struct worker *w, const struct job *j, uint64_t left_us)
 	msg_br_begin_pack(&sb, &b);
 	link_send(M.broker, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
+}
+
+/* A recorded invocation ends with what the broker needs to write it:
+ * the rule, its input, its limits and the worker's RESULT (or, when no
+ * worker answered, the outcome the master gave). */
+static void
+bridge_record(struct worker *w, const struct job *j, const char *result,
+    size_t len, enum mb_kind k, const char *msg)
+{
+	const struct rule *r = ruleset_find(&j->gen->rules, j->rule);
+	struct msg_record m = { .worker = w->id, .limits = j->limits,
+	    .kind = k };
+	msgpack_sbuffer sb;
+
+	snprintf(m.invocation, sizeof m.invocation, "%s", j->id);
+	snprintf(m.rule, sizeof m.rule, "%s", j->rule);
+	m.source.p = r != NULL ? r->source : "";
+	m.source.n = r != NULL ? r->len : 0;
+	m.input.p = j->input;
+	m.input.n = j->input_len;
+	m.result.p = result;
+	m.result.n = len;
+	m.message.p = msg;
+	m.message.n = strlen(msg);
+	msgpack_sbuffer_init(&sb);
+	if (msg_record_pack(&sb, &m) == 0)
+		link_send(M.broker, sb.data, sb.size);
+	else
+		log_warn("invocation %s: too large to record", j->id);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* The invocation is over; result is the worker's RESULT body, or NULL
+ * with what the master answered instead. */
+void
+bridge_finish(struct worker *w, const struct job *j, const char *result,
+    size_t len, enum mb_kind k, const char *msg)
+{
+	if (M.broker == NULL)
+		return;
+	if (j->record) {
+		bridge_record(w, j, result, result != NULL ? len : 0, k, msg);
+		return;
+	}
+	bridge_end(w, j);
 }
 
 void

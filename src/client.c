@@ -474,14 +474,20 @@ mb_pack_options(msgpack_packer *pk, const struct mb_options *o)
 	const struct { const char *name; uint64_t v; } f[] = {
 		{ "deadline", o->deadline_ms }, { "memory", o->memory },
 		{ "instructions", o->instructions }, { "output", o->output },
-		{ "log", o->log },
+		{ "log", o->log }, { "calls", o->calls },
 	};
-	unsigned n = 0;
+	const size_t nf = sizeof f / sizeof f[0];
+	unsigned n = o->record != 0;
 
-	for (int i = 0; i < 5; i++)
+	for (size_t i = 0; i < nf; i++)
 		n += f[i].v > 0;
 	msgpack_pack_map(pk, n);
-	for (int i = 0; i < 5; i++) {
+	if (o->record) {
+		msgpack_pack_str(pk, 6);
+		msgpack_pack_str_body(pk, "record", 6);
+		msgpack_pack_true(pk);
+	}
+	for (size_t i = 0; i < nf; i++) {
 		if (f[i].v == 0)
 			continue;
 		msgpack_pack_str(pk, strlen(f[i].name));

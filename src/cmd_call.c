@@ -28,6 +28,7 @@ call_usage(FILE *f)
 	    "           [--memory SIZE] [--instructions N] [--timeout TIME]\n"
 	    "           [--output-limit SIZE] [--log-limit SIZE] [--json] "
 	    "[--stats]\n"
+	    "           [--record]\n"
 	    "  --socket PATH         moonboxd's socket, or tcp:HOST:PORT (default\n"
 	    "                        $MOONBOX_SOCKET or " CALL_DEFAULT_SOCKET ")\n"
 	    "  --token-file FILE     present the token in FILE (default\n"
@@ -42,6 +43,7 @@ call_usage(FILE *f)
 	    "  --log-limit SIZE      lower the pool's log limit\n"
 	    "  --json                print one JSON object with the outcome\n"
 	    "  --stats               print the usage figures on stderr\n"
+	    "  --record              have the daemon record the invocation\n"
 	    "  --help                print this help\n", f);
 }
 
@@ -105,6 +107,7 @@ call_options(const struct runopt *o, struct mb_options *mo)
 		mo->output = l->output;
 	if (o->given & RUNOPT_GIVEN_LOG)
 		mo->log = l->log;
+	mo->record = o->record;
 }
 
 static json_t *

@@ -258,6 +258,19 @@ job_fail(struct job *j, enum mb_kind k, const char *fmt, ...)
 	job_reply(j, k, msg, strlen(msg), NULL);
 }
 
+/* Whether this invocation falls in the configured sample to record. */
+static int
+job_sampled(void)
+{
+	uint32_t r;
+
+	if (M.cur->set.record_sample <= 0)
+		return 0;
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+		return 0;
+	return (double)r / 4294967296.0 < M.cur->set.record_sample;
+}
+
 /*
  * Start an invocation of what q asks, answered through sink (ud, aux and
  * tag are the sink's: its client and msgid, say). Answered at once when the
@@ -293,7 +306,7 @@ job_submit(const struct invreq *q, const struct job_sink *sink, void *ud,
 	j->pool = &M.cur->pools[rule->pool - M.cur->policy.pools];
 	j->limits = j->pool->conf->limits;
 	invopts_apply(&q->opts, &j->limits);
-	j->record = invopts_record(&q->opts);
+	j->record = invopts_record(&q->opts) || job_sampled();
 	if (q->input != NULL && (j->input = malloc(q->input_len)) == NULL) {
 		job_fail(j, MB_INTERNAL, "out of memory");
 		return 0;

@@ -196,6 +196,8 @@ int		 bridge_start(void);
 int		 bridge_attach(struct worker *, int);
 void		 bridge_begin(struct worker *, const struct job *, uint64_t);
 void		 bridge_end(struct worker *, const struct job *);
+void		 bridge_finish(struct worker *, const struct job *, const char *,
+		    size_t, enum mb_kind, const char *);
 void		 bridge_reload(void);
 void		 bridge_stats(void);
 void		 pool_violation(uint64_t, const char *, size_t);

@@ -25,6 +25,8 @@ struct mb_options {
 	uint64_t	 instructions;
 	uint64_t	 output;
 	uint64_t	 log;
+	uint64_t	 calls;		/* capability calls */
+	int		 record;	/* write a recording of it */
 };
 
 struct mb_usage {

@@ -239,7 +239,7 @@ wk_result(struct worker *w, const char *buf, size_t len)
 	evtimer_del(w->deadline);
 	w->job = NULL;
 	w->invocations++;
-	bridge_end(w, j);
+	bridge_finish(w, j, buf, len, m.kind, "");
 	job_done(j, &m);
 	worker_next(w);
 }
@@ -313,7 +313,8 @@ worker_on_deadline(evutil_socket_t fd, short what, void *ud)
 
 	(void)fd, (void)what;
 	w->job = NULL;
-	bridge_end(w, j);
+	bridge_finish(w, j, NULL, 0, MB_TIMEOUT, "the rule ran past its "
+	    "deadline and its worker was killed");
 	worker_kill(w);
 	w->pool->stats->kills++;
 	w->pool->stats->restarts++;
@@ -577,7 +578,8 @@ worker_gone(struct worker *w, int status)
 
 		if (rs != NULL)
 			rs->kills++;
-		bridge_end(w, j);
+		bridge_finish(w, j, NULL, 0, MB_KILLED, "the worker running "
+		    "the rule died");
 		log_inv(LOG_LV_WARN, j->id, j->rule, p->conf->name, "the rule "
 		    "took its worker down: %s", how);
 		job_fail(j, MB_KILLED, "the worker running the rule was %s",

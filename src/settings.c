@@ -121,6 +121,25 @@ SET_PATH_KEY(set_chroot, chroot)
 SET_PATH_KEY(set_state, state)
 SET_PATH_KEY(set_secrets, secrets)
 SET_PATH_KEY(set_audit, audit)
+SET_PATH_KEY(set_recordings, recordings)
+
+/* record-sample FRACTION: record that share of invocations, at random. */
+static int
+set_record_sample(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	struct set_ctx *c = ud;
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(st->args[0].text, &end);
+	if (st->args[0].kind != CONF_NUMBER || *end != '\0' || errno != 0 ||
+	    !(v >= 0 && v <= 1))
+		return conf_fail_arg(e, st, 0, "expected a fraction from 0 to 1, "
+		    "like 0.01");
+	c->s->record_sample = v;
+	return 0;
+}
 
 /* kv lmdb | kv redis ADDRESS [PORT] (an address starting with / is a
  * unix socket) */
@@ -399,6 +418,8 @@ static const struct conf_key settings_keys[] = {
 	{ "kv-size",		1, 1, 0, set_kv_size },
 	{ "secrets",		1, 1, 0, set_secrets },
 	{ "audit",		1, 1, 0, set_audit },
+	{ "recordings",		1, 1, 0, set_recordings },
+	{ "record-sample",	1, 1, 0, set_record_sample },
 	{ "http-timeout",	1, 1, 0, set_http_timeout },
 	{ "http-max-response",	1, 1, 0, set_http_max_response },
 	{ NULL, 0, 0, 0, NULL }
@@ -426,6 +447,10 @@ settings_load(const char *path, struct settings *s, char *err, size_t len)
 	if (r == 0 && s->audit[0] == '\0' &&
 	    (size_t)snprintf(s->audit, sizeof s->audit, "%s/audit.log",
 	    s->state) >= sizeof s->audit)
+		return conf_fail(&e, 0, 0, "state: path too long");
+	if (r == 0 && s->recordings[0] == '\0' &&
+	    (size_t)snprintf(s->recordings, sizeof s->recordings,
+	    "%s/recordings", s->state) >= sizeof s->recordings)
 		return conf_fail(&e, 0, 0, "state: path too long");
 	return r;
 }

@@ -44,6 +44,8 @@ struct settings {
 	struct set_tcp	 rpc_tcp;		/* msgpack-RPC over TCP */
 	struct set_tcp	 http;			/* the HTTP/JSON API */
 	uint64_t	 http_idle_us;		/* slow HTTP clients */
+	char		 recordings[PATH_MAX];	/* "": state/recordings */
+	double		 record_sample;		/* of invocations, 0 to 1 */
 	/* The broker's: */
 	char		 state[PATH_MAX];	/* kv store, audit log */
 	int		 kv_redis;		/* 0: LMDB under state/kv */
