@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,8 +55,9 @@ test_usage(FILE *f)
 	    "directories\n"
 	    "                        (default: .)\n"
 	    "  --rules DIR           rule names are paths under DIR (default: the "
-	    "first\n"
-	    "                        directory PATH, or .)\n"
+	    "directory\n"
+	    "                        PATH a test file is found in; . for "
+	    "files)\n"
 	    "  --policy FILE         judge capability calls by this policy "
 	    "(default: deny\n"
 	    "                        every call, as a default-deny production "
@@ -206,27 +206,13 @@ test_parse(int argc, char **argv, struct tst_opts *o, int *flags)
 	return 0;
 }
 
-/* The first directory among the paths, or ".". */
-static const char *
-test_rules_dir(int argc, char **argv)
-{
-	struct stat st;
-
-	for (int i = 0; i < argc; i++)
-		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
-			return argv[i];
-	return ".";
-}
-
 /* Defaults that depend on other options. */
 static int
-test_settle(struct tst_opts *o, int argc, char **argv)
+test_settle(struct tst_opts *o)
 {
 	char err[1024];
 	uint64_t most = o->limits.timeout_us;
 
-	if (o->rules_dir == NULL)
-		o->rules_dir = test_rules_dir(argc, argv);
 	if (o->policy_path != NULL &&
 	    policy_load(o->policy_path, &o->policy, err, sizeof err) < 0) {
 		fprintf(stderr, "moonbox: bad_request: %s\n", err);
@@ -267,7 +253,7 @@ test_main(struct tst_opts *o, int argc, char **argv)
 	char err[1024];
 	int status;
 
-	if (test_settle(o, argc, argv) < 0)
+	if (test_settle(o) < 0)
 		return 2;
 	if (tst_find(argc, argv, o, &files, &nfiles) < 0)
 		return 2;

@@ -77,7 +77,7 @@ struct tst_opts {
 	unsigned		 given;		/* RUNOPT_GIVEN_*: from options */
 	size_t			 test_memory;	/* of a test's own sandbox */
 	uint64_t		 test_timeout_us;
-	const char		*rules_dir;
+	const char		*rules_dir;	/* --rules; NULL: per argument */
 	const char		*policy_path;	/* NULL: deny every call */
 	struct policy		 policy;
 	const char		*filter;
@@ -123,6 +123,7 @@ struct tst_file {
 	char			*source;
 	size_t			 len;
 	char			*rule;		/* the rule beside it, or NULL */
+	const char		*rules_dir;	/* rule names are paths here */
 	struct tst_test		*tests;
 	size_t			 ntests;
 	int			 listed;
@@ -153,8 +154,8 @@ int	tst_find(int, char **, struct tst_opts *, struct tst_file **,
 	    size_t *);
 /* A file's bytes (at most max), NUL-terminated; NULL with why in err. */
 char	*tst_read(const char *, size_t, size_t *, char *, size_t);
-/* The path of a rule by name under the rules directory (malloc'ed). */
-char	*tst_rule_path(const struct tst_opts *, const char *);
+/* The path of a rule by name under a rules directory (malloc'ed). */
+char	*tst_rule_path(const char *, const char *);
 void	tst_files_free(struct tst_file *, size_t);
 
 /* tester_run.c: run every file's tests in workers, collect the results

@@ -443,7 +443,7 @@ tcov_entry(struct tst_covset *s, const char *rule, const char *path)
 	struct tst_cov *v;
 
 	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->v[i].rule, rule) == 0)
+		if (strcmp(s->v[i].path, path) == 0)
 			return &s->v[i];
 	if ((v = realloc(s->v, (s->n + 1) * sizeof *v)) == NULL)
 		return NULL;
@@ -460,7 +460,7 @@ tcov_entry(struct tst_covset *s, const char *rule, const char *path)
 	return v;
 }
 
-/* Add one worker's counts for a rule. */
+/* Add one worker's counts for a rule file. */
 void
 tcov_merge(struct tst_covset *s, const char *rule, const char *path,
     const uint64_t *hits, const unsigned char *active, size_t n)

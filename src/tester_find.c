@@ -5,7 +5,9 @@
  * not followed, names in byte order); a test file stands for itself; a
  * rule file NAME.lua for NAME_test.lua beside it. The rule beside a test
  * file is NAME.lua, named by its path under the rules directory without
- * .lua (payments/fraud), as the daemon names it. Uses policy.c for names.
+ * .lua (payments/fraud), as the daemon names it. The rules directory is
+ * --rules, else the directory argument the file was found under, else
+ * ".". Uses policy.c for names.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -86,13 +88,13 @@ tf_join(const char *dir, const char *name)
 }
 
 char *
-tst_rule_path(const struct tst_opts *o, const char *rule)
+tst_rule_path(const char *rules_dir, const char *rule)
 {
 	char *name, *path;
 
 	if (asprintf(&name, "%s.lua", rule) < 0)
 		return NULL;
-	path = tf_join(o->rules_dir, name);
+	path = tf_join(rules_dir, name);
 	free(name);
 	return path;
 }
@@ -100,12 +102,12 @@ tst_rule_path(const struct tst_opts *o, const char *rule)
 /* The name of the rule file at path under the rules directory: its path
  * there without .lua; NULL if it is not under it. */
 static char *
-tf_rule_name(const struct tst_opts *o, const char *path)
+tf_rule_name(const char *rules_dir, const char *path)
 {
 	char dir[PATH_MAX], file[PATH_MAX], *name;
 	size_t n;
 
-	if (realpath(o->rules_dir, dir) == NULL || realpath(path, file) == NULL)
+	if (realpath(rules_dir, dir) == NULL || realpath(path, file) == NULL)
 		return NULL;
 	n = strlen(dir);
 	if (strcmp(dir, "/") == 0)
@@ -124,7 +126,7 @@ tf_rule_name(const struct tst_opts *o, const char *path)
 
 /* The rule beside a test file: NAME.lua for NAME_test.lua. */
 static int
-tf_beside(const struct tst_opts *o, struct tst_file *f)
+tf_beside(struct tst_file *f)
 {
 	size_t n = strlen(f->path) - strlen(TST_SUFFIX);
 	struct stat st;
@@ -136,11 +138,11 @@ tf_beside(const struct tst_opts *o, struct tst_file *f)
 		free(rule);
 		return 0;		/* its tests name the rules they use */
 	}
-	f->rule = tf_rule_name(o, rule);
+	f->rule = tf_rule_name(f->rules_dir, rule);
 	if (f->rule == NULL) {
 		tf_err("%s is not under the rules directory %s, or its path "
 		    "there is not a rule name: give the rules directory with "
-		    "--rules DIR", rule, o->rules_dir);
+		    "--rules DIR", rule, f->rules_dir);
 		free(rule);
 		return -1;
 	}
@@ -149,7 +151,7 @@ tf_beside(const struct tst_opts *o, struct tst_file *f)
 }
 
 static int
-tf_add(const struct tst_opts *o, struct tf_list *l, const char *path)
+tf_add(struct tf_list *l, const char *path, const char *rules_dir)
 {
 	char real[PATH_MAX], err[512], **rv;
 	struct tst_file *v, *f;
@@ -173,10 +175,11 @@ tf_add(const struct tst_opts *o, struct tf_list *l, const char *path)
 		return tf_err("%s: %s", path, "out of memory");
 	}
 	l->n++;
+	f->rules_dir = rules_dir;
 	if ((f->source = tst_read(path, TST_MAX_SOURCE, &f->len, err,
 	    sizeof err)) == NULL)
 		return tf_err("%s%s", err, "");
-	return tf_beside(o, f);
+	return tf_beside(f);
 }
 
 static int
@@ -216,8 +219,7 @@ tf_names(const char *dir, char ***out, size_t *n)
 }
 
 static int
-tf_walk(const struct tst_opts *o, struct tf_list *l, const char *dir,
-    int depth)
+tf_walk(struct tf_list *l, const char *dir, const char *rules_dir, int depth)
 {
 	size_t n;
 	char **names;
@@ -231,10 +233,10 @@ tf_walk(const struct tst_opts *o, struct tf_list *l, const char *dir,
 
 		if (st == 0 && path != NULL && lstat(path, &s) == 0) {
 			if (S_ISDIR(s.st_mode) && depth < 32)
-				st = tf_walk(o, l, path, depth + 1);
+				st = tf_walk(l, path, rules_dir, depth + 1);
 			else if (tf_ends(names[i], TST_SUFFIX) &&
 			    stat(path, &s) == 0 && S_ISREG(s.st_mode))
-				st = tf_add(o, l, path);
+				st = tf_add(l, path, rules_dir);
 		}
 		free(path);
 		free(names[i]);
@@ -254,9 +256,10 @@ tf_arg(const struct tst_opts *o, struct tf_list *l, const char *path)
 	if (stat(path, &s) < 0)
 		return tf_err("%s: %s", path, strerror(errno));
 	if (S_ISDIR(s.st_mode))
-		return tf_walk(o, l, path, 0);
+		return tf_walk(l, path, o->rules_dir != NULL ? o->rules_dir :
+		    path, 0);
 	if (tf_ends(path, TST_SUFFIX))
-		return tf_add(o, l, path);
+		return tf_add(l, path, o->rules_dir != NULL ? o->rules_dir : ".");
 	if (!tf_ends(path, ".lua"))
 		return tf_err("%s: not a directory, a test file (NAME_test.lua) "
 		    "or a rule file (NAME.lua)%s", path, "");
@@ -268,7 +271,7 @@ tf_arg(const struct tst_opts *o, struct tf_list *l, const char *path)
 		free(test);
 		return -1;
 	}
-	st = tf_add(o, l, test);
+	st = tf_add(l, test, o->rules_dir != NULL ? o->rules_dir : ".");
 	free(test);
 	return st;
 }

@@ -44,12 +44,14 @@ struct tr_job {
 	size_t		*todo;		/* tests still to run, in order */
 	size_t		 ntodo;
 	long long	 deadline;	/* ms; the worker is killed past it */
+	long long	 begun;		/* ms: when the current test began */
 	int		 done;		/* it said DONE */
 	const char	*lost;		/* why it is gone, when it is */
 	char		 dir[64];	/* its empty directory, as root */
 };
 
 struct tr_rule {
+	const char	*dir;		/* the rules directory */
 	char		*name;
 	char		*src;		/* NULL: no such rule */
 	size_t		 len;
@@ -62,6 +64,7 @@ static struct tr {
 	size_t			 nrules;
 	lua_State		*filter;	/* runs --filter as a pattern */
 	msgpack_sbuffer		 out;
+	char			 late[160];	/* why a late worker was lost */
 } R;
 
 static long long
@@ -107,13 +110,14 @@ tr_selected(const char *name)
 /* --- rules, read here for the workers ------------------------------------ */
 
 static const struct tr_rule *
-tr_rule(const char *name)
+tr_rule(const char *dir, const char *name)
 {
-	struct tr_rule *v, r = { 0 };
+	struct tr_rule *v, r = { dir, NULL, NULL, 0 };
 	char err[512], *path;
 
 	for (size_t i = 0; i < R.nrules; i++)
-		if (strcmp(R.rules[i].name, name) == 0)
+		if (strcmp(R.rules[i].name, name) == 0 &&
+		    strcmp(R.rules[i].dir, dir) == 0)
 			return &R.rules[i];
 	if ((v = realloc(R.rules, (R.nrules + 1) * sizeof *v)) == NULL)
 		return NULL;
@@ -121,7 +125,7 @@ tr_rule(const char *name)
 	if ((r.name = strdup(name)) == NULL)
 		return NULL;
 	if (policy_rule_name_ok(name, strlen(name)) &&
-	    (path = tst_rule_path(R.o, name)) != NULL) {
+	    (path = tst_rule_path(dir, name)) != NULL) {
 		r.src = tst_read(path, TST_MAX_SOURCE, &r.len, err, sizeof err);
 		free(path);
 	}
@@ -350,6 +354,7 @@ tr_on_begin(struct tr_job *j, struct mpr *r)
 		return -1;
 	j->current = (long)index;
 	tr_arm(j);
+	j->begun = tr_now();
 	return 0;
 }
 
@@ -386,7 +391,7 @@ tr_on_need_rule(struct tr_job *j, struct mpr *r)
 
 	if (tmsg_need_rule_decode(r, name, sizeof name) < 0)
 		return -1;
-	rule = tr_rule(name);
+	rule = tr_rule(j->f->rules_dir, name);
 	tmsg_rule_pack(&R.out, name, rule != NULL ? rule->src : NULL,
 	    rule != NULL ? rule->len : 0);
 	tr_send(j);
@@ -401,10 +406,9 @@ tr_on_coverage(struct tr_job *j, struct mpr *r)
 	uint64_t *hits;
 	size_t n;
 
-	(void)j;
 	if (tmsg_coverage_decode(r, name, sizeof name, &hits, &active, &n) < 0 ||
 	    !policy_rule_name_ok(name, strlen(name)) ||
-	    (path = tst_rule_path(R.o, name)) == NULL) {
+	    (path = tst_rule_path(j->f->rules_dir, name)) == NULL) {
 		free(hits), free(active);
 		return -1;
 	}
@@ -514,7 +518,12 @@ tr_lost(struct tr_job *j, const char *how)
 			f->load_error = NULL;
 		j->ntodo = 0;
 	} else if (j->current >= 0) {
-		tr_fail_test(&f->tests[j->current], "%s", why);
+		struct tst_test *t = &f->tests[j->current];
+		char at[4200];
+
+		snprintf(at, sizeof at, "%s:%u: %%s", f->path, t->line);
+		tr_fail_test(t, at, why);
+		t->duration_us = (uint64_t)(tr_now() - j->begun) * 1000;
 		tr_drop_todo(j, (size_t)j->current);
 	} else {
 		for (size_t i = 0; i < j->ntodo; i++)
@@ -587,9 +596,7 @@ tr_step(struct tr_job *jobs, size_t n)
 			tr_read(j);
 		late = !j->done && j->lost == NULL && now >= j->deadline;
 		if (late)
-			j->lost = "the test ran past its deadline inside a "
-			    "library function (where no hook fires) and its "
-			    "worker was killed";
+			j->lost = R.late;
 		if (!j->done && j->lost == NULL)
 			continue;
 		if (tr_finish(j, late) && tr_start(j) == 0)
@@ -610,6 +617,9 @@ tst_run(const struct tst_opts *o, struct tst_file *files, size_t nfiles,
 	R.o = o;
 	R.cov = cov;
 	msgpack_sbuffer_init(&R.out);
+	snprintf(R.late, sizeof R.late, "the test ran past its deadline of "
+	    "%llu ms inside a library function, where no hook fires, and its "
+	    "worker was killed", (unsigned long long)(o->test_timeout_us / 1000));
 	if (o->filter != NULL && (R.filter = luaL_newstate()) != NULL)
 		luaL_requiref(R.filter, "string", luaopen_string, 1);
 	for (;;) {

@@ -28,6 +28,7 @@
 #include "mod_util.h"
 #include "mpr.h"
 #include "msg.h"
+#include "runner.h"
 #include "runopt.h"
 #include "sandbox.h"
 #include "tester.h"
@@ -360,7 +361,7 @@ tw_rule_arg(lua_State *L, int idx)
 		tw_error(L, "rule %s: out of memory", name);
 	if (r->src == NULL)
 		tw_error(L, "no rule %s: there is no %s.lua under the rules "
-		    "directory %s (see --rules)", name, name, W.o->rules_dir);
+		    "directory %s (see --rules)", name, name, W.f->rules_dir);
 	return r;
 }
 
@@ -397,13 +398,17 @@ tw_pool_limits(struct lim_config *c, const struct lim_config *p,
 static uint64_t
 tw_limit_value(lua_State *L, const char *name, int time, int size)
 {
+	lua_Integer i;
 	uint64_t v;
 	size_t s;
 	int ok;
 
-	if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0)
-		v = (uint64_t)lua_tointeger(L, -1) * (time ? 1000 : 1);
-	else if (lua_type(L, -1) == LUA_TSTRING) {
+	if (lua_type(L, -1) == LUA_TNUMBER) {	/* 1e6 too */
+		i = lua_tointegerx(L, -1, &ok);
+		if (!ok || i < 0 || (uint64_t)i > UINT64_MAX / 1000)
+			tw_error(L, "limit %s: a whole number, not negative", name);
+		v = (uint64_t)i * (time ? 1000 : 1);
+	} else if (lua_type(L, -1) == LUA_TSTRING) {
 		const char *t = lua_tostring(L, -1);
 
 		ok = time ? units_time_us(t, &v) : size ? units_size(t, &s) :
@@ -663,6 +668,13 @@ tw_invoke(lua_State *L)
 	msgpack_sbuffer_init(&calls);
 	tw_run_rule(L, &req, pool, where, r, &out, &calls);
 	tw_account(&out, r->name);
+	if (out.kind == MB_TIMEOUT && out.wall_ms > (double)req.limits.timeout_us
+	    / 1000 + RUNNER_GRACE_MS)
+		tw_failure(where, "rule %s ran %.0f ms past its deadline of %llu "
+		    "ms inside a library function, where no hook fires: the "
+		    "daemon would have killed its worker", r->name, out.wall_ms -
+		    (double)req.limits.timeout_us / 1000, (unsigned long long)
+		    (req.limits.timeout_us / 1000));
 	res = (struct tw_result){ r->name, &out, &calls };
 	st = mod_protect(L, tw_push_result, &res);
 	inv_outcome_free(&out);
