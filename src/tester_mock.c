@@ -937,7 +937,12 @@ tm_l_headers(lua_State *L, struct tm_http *h)
 		const char *k = lua_tolstring(L, -2, &kn);
 		const char *v = lua_tolstring(L, -1, &vn);
 
-		tm_pack_str(&pk, k, kn);
+		msgpack_pack_str(&pk, kn);	/* lower case, as the engine */
+		for (size_t i = 0; i < kn; i++) {
+			char c = k[i] >= 'A' && k[i] <= 'Z' ? k[i] + 32 : k[i];
+
+			msgpack_pack_str_body(&pk, &c, 1);
+		}
 		tm_pack_str(&pk, v, vn);
 	}
 	lua_pop(L, 1);
