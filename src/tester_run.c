@@ -398,6 +398,18 @@ tr_on_need_rule(struct tr_job *j, struct mpr *r)
 	return 0;
 }
 
+/* Whether the parent gave a worker this rule's source. */
+static int
+tr_served(const char *dir, const char *name)
+{
+	for (size_t i = 0; i < R.nrules; i++)
+		if (strcmp(R.rules[i].name, name) == 0 &&
+		    strcmp(R.rules[i].dir, dir) == 0)
+			return R.rules[i].src != NULL;
+	return 0;
+}
+
+/* Counts for a rule the worker was given; no other file is reported. */
 static int
 tr_on_coverage(struct tr_job *j, struct mpr *r)
 {
@@ -407,7 +419,7 @@ tr_on_coverage(struct tr_job *j, struct mpr *r)
 	size_t n;
 
 	if (tmsg_coverage_decode(r, name, sizeof name, &hits, &active, &n) < 0 ||
-	    !policy_rule_name_ok(name, strlen(name)) ||
+	    !tr_served(j->f->rules_dir, name) ||
 	    (path = tst_rule_path(j->f->rules_dir, name)) == NULL) {
 		free(hits), free(active);
 		return -1;
