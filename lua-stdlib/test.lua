@@ -8,9 +8,9 @@ local T = ...
 local type, pairs, ipairs, tostring, tonumber, error, select, next =
 	type, pairs, ipairs, tostring, tonumber, error, select, next
 local setmetatable, rawget, rawequal = setmetatable, rawget, rawequal
-local format, find, gsub, sub, byte, upper =
+local format, find, gsub, sub, byte, upper, lower =
 	string.format, string.find, string.gsub, string.sub, string.byte,
-	string.upper
+	string.upper, string.lower
 local insert, concat, sort = table.insert, table.concat, table.sort
 local math_type, huge = math.type, math.huge
 local json_null, json_encode = json.null, json.encode
@@ -580,9 +580,16 @@ function mock.http(spec)
 	if s.json ~= nil then
 		if s.body ~= nil then complain("mock.http: body or json, not both") end
 		s.body = json_encode(s.json)
-		local h = {}
-		for k, v in pairs(s.headers or {}) do h[k] = v end
-		h["content-type"] = h["content-type"] or "application/json"
+		local h, typed = {}, false
+		if s.headers ~= nil and type(s.headers) ~= "table" then
+			complain("mock.http: headers is a table of strings")
+		end
+		for k, v in pairs(s.headers or {}) do
+			h[k] = v
+			typed = typed or (type(k) == "string" and
+				lower(k) == "content-type")
+		end
+		if not typed then h["content-type"] = "application/json" end
 		s.headers, s.json = h, nil
 	end
 	if type(s.method) == "string" then s.method = upper(s.method) end

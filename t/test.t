@@ -238,11 +238,12 @@ SKIP: {
 	like($r->{out}, qr/ok   still runs/, 'the other files still run');
 
 	my $t0 = time;
-	$r = mbtest("$fx/loop", '--json', '--test-timeout', '300ms');
+	$r = mbtest("$fx/loop", '--json', '--test-timeout', '1s',
+	    '--test-memory', '8M');
 	my $t = by_name($r);
 	ok(time - $t0 < 20, 'tests that never end are stopped');
 	like($t->{'loops forever'}{message},
-	    qr/spin_test\.lua:3: the test ran past its deadline of 300 ms \(--test-timeout\)/,
+	    qr/spin_test\.lua:3: the test ran past its deadline of 1000 ms \(--test-timeout\)/,
 	    'a test that loops forever fails at its deadline, with its line');
 	is($t->{'runs after the loop'}{status}, 'pass', 'the next test runs');
 	like($t->{'recurses forever'}{message}, qr/own sandbox \(--test-memory\)/,
