@@ -34,6 +34,8 @@
 
 #define TM_DEFAULT_CLOCK	1700000000.0	/* 2023-11-14 22:13:20 UTC */
 #define TM_WHERE_MAX		512
+#define TM_BYTES_MAX		(64u << 20)	/* kv values and mock bodies of
+						 * a test, held outside Lua */
 
 struct tm_http {
 	char		*method;	/* NULL: any */
@@ -69,6 +71,7 @@ static struct tmock {
 	size_t			 nkv;
 	struct tm_secret	*sec;
 	size_t			 nsec;
+	size_t			 bytes;		/* kv values, http bodies */
 	double			 clock;
 	int			 ignore_policy;
 	struct quota_book	*quotas;	/* the test's windows */
@@ -173,6 +176,7 @@ tm_kv_drop(const char *key, size_t klen)
 		struct tm_kv *e = &M.kv[i];
 
 		if (e->klen == klen && memcmp(e->key, key, klen) == 0) {
+			M.bytes -= e->klen + e->vlen;
 			free(e->key);
 			free(e->val);
 			M.kv[i] = M.kv[--M.nkv];
@@ -181,7 +185,8 @@ tm_kv_drop(const char *key, size_t klen)
 	}
 }
 
-/* Store a value (replacing any, expired or not); -1 if out of memory. */
+/* Store a value (replacing any, expired or not); -1 if out of memory or
+ * past what a test's store holds. */
 static int
 tm_kv_put(const char *key, size_t klen, const char *val, size_t vlen,
     double expires)
@@ -189,6 +194,8 @@ tm_kv_put(const char *key, size_t klen, const char *val, size_t vlen,
 	struct tm_kv *v, e = { 0 };
 
 	tm_kv_drop(key, klen);
+	if (M.bytes + klen + vlen > TM_BYTES_MAX)
+		return -1;
 	if ((v = realloc(M.kv, (M.nkv + 1) * sizeof *v)) == NULL)
 		return -1;
 	M.kv = v;
@@ -204,6 +211,7 @@ tm_kv_put(const char *key, size_t klen, const char *val, size_t vlen,
 	e.vlen = vlen;
 	e.expires = expires;
 	M.kv[M.nkv++] = e;
+	M.bytes += klen + vlen;
 	return 0;
 }
 
@@ -294,7 +302,8 @@ tm_kv_incr(struct tm_call *c, struct tm_reply *r)
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_int64(&pk, v);
 	if (tm_kv_put(c->key, c->klen, sb.data, sb.size, expires) < 0)
-		tm_replyf(r, MB_INTERNAL, "kv.incr: out of memory");
+		tm_replyf(r, MB_INTERNAL, "kv.incr: kv: the store is full (a "
+		    "test's holds 64M)");
 	else
 		msgpack_pack_int64(&r->pk, v);
 	msgpack_sbuffer_destroy(&sb);
@@ -312,7 +321,8 @@ tm_kv_serve(struct tm_call *c, struct tm_reply *r)
 	} else if (strcmp(m, "set") == 0) {
 		if (tm_kv_put(c->key, c->klen, c->value, c->vlen,
 		    tm_expiry(c->ttl_ms)) < 0)
-			tm_replyf(r, MB_INTERNAL, "kv.set: out of memory");
+			tm_replyf(r, MB_INTERNAL, "kv.set: kv: the store is full "
+			    "(a test's holds 64M)");
 	} else if (strcmp(m, "del") == 0) {
 		if (e != NULL)
 			msgpack_pack_true(&r->pk);
@@ -795,7 +805,7 @@ tm_reset(void)
 		free(M.sec[i].name), free(M.sec[i].value);
 	free(M.http), free(M.kv), free(M.sec), free(M.expect_denial);
 	M.http = NULL, M.kv = NULL, M.sec = NULL, M.expect_denial = NULL;
-	M.nhttp = M.nkv = M.nsec = 0;
+	M.nhttp = M.nkv = M.nsec = M.bytes = 0;
 	M.clock = TM_DEFAULT_CLOCK;
 	M.ignore_policy = 0;
 	M.denied = 0;
@@ -982,6 +992,9 @@ tm_l_http(lua_State *L)
 		    "any run of characters");
 	h->status = tm_l_int(L, "status", 200, 100, 599);
 	h->body = tm_l_str(L, "body", KV_VALUE_MAX, &h->blen);
+	if (h->body != NULL && M.bytes + h->blen > TM_BYTES_MAX)
+		tw_error(L, "mock.http: the mocks of a test hold at most 64M");
+	M.bytes += h->blen;
 	h->message = tm_l_str(L, "message", 400, NULL);
 	h->times = (uint64_t)tm_l_int(L, "times", 0, 1, 1000000);
 	lua_getfield(L, 1, "optional");
@@ -1032,7 +1045,7 @@ tm_l_kv_set(lua_State *L)
 	st = tm_kv_put(k, kn, sb.data, sb.size, tm_expiry((uint64_t)ttl));
 	msgpack_sbuffer_destroy(&sb);
 	if (st < 0)
-		tw_error(L, "mock.kv: out of memory");
+		tw_error(L, "mock.kv: the store of a test holds at most 64M");
 	return 0;
 }
 
