@@ -217,15 +217,17 @@ tr_send(struct tr_job *j)
 		j->lost = "the worker's channel broke";
 }
 
-/* A test's outcome without a word from the worker. */
+/* A test's outcome without a word from the worker: where (or "") and
+ * why. */
 static void
-tr_fail_test(struct tst_test *t, const char *fmt, const char *why)
+tr_fail_test(struct tst_test *t, const char *where, const char *why)
 {
 	char *msg;
 
 	if (t->done)
 		return;
-	if (asprintf(&msg, fmt, why) < 0)
+	if (asprintf(&msg, "%s%s%s", where, *where != '\0' ? ": " : "",
+	    why) < 0)
 		msg = NULL;
 	t->status = TST_FAIL;
 	t->message = msg;
@@ -327,7 +329,7 @@ tr_on_load_error(struct tr_job *j, struct mpr *r)
 		j->f->load_error = why;
 	} else {
 		for (size_t i = 0; i < j->ntodo; i++)
-			tr_fail_test(&j->f->tests[j->todo[i]], "%s", why);
+			tr_fail_test(&j->f->tests[j->todo[i]], "", why);
 		j->ntodo = 0;
 		free(why);
 	}
@@ -533,13 +535,13 @@ tr_lost(struct tr_job *j, const char *how)
 		struct tst_test *t = &f->tests[j->current];
 		char at[4200];
 
-		snprintf(at, sizeof at, "%s:%u: %%s", f->path, t->line);
+		snprintf(at, sizeof at, "%s:%u", f->path, t->line);
 		tr_fail_test(t, at, why);
 		t->duration_us = (uint64_t)(tr_now() - j->begun) * 1000;
 		tr_drop_todo(j, (size_t)j->current);
 	} else {
 		for (size_t i = 0; i < j->ntodo; i++)
-			tr_fail_test(&f->tests[j->todo[i]], "%s", why);
+			tr_fail_test(&f->tests[j->todo[i]], "", why);
 		j->ntodo = 0;
 	}
 }
@@ -574,7 +576,7 @@ tr_start(struct tr_job *j)
 			j->f->load_error = NULL;
 	} else
 		for (size_t i = 0; i < j->ntodo; i++)
-			tr_fail_test(&j->f->tests[j->todo[i]], "%s", j->lost);
+			tr_fail_test(&j->f->tests[j->todo[i]], "", j->lost);
 	j->ntodo = 0;
 	j->f->done = 1;
 	return -1;

@@ -831,6 +831,27 @@ tw_state(void)
 	return L;
 }
 
+/* A syntax error, "chunkid:line: message", with the file's whole path: Lua
+ * shortens a long one to its end. */
+static void
+tw_syntax_failure(const char *msg)
+{
+	const char *p = msg;
+
+	while ((p = strchr(p, ':')) != NULL) {
+		const char *q = p + 1;
+
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (q > p + 1 && *q == ':') {
+			tw_failure("", "%s%s", W.f->path, p);
+			return;
+		}
+		p++;
+	}
+	tw_failure("", "%s", msg);
+}
+
 /* Run the file's chunk, then api[fn](arg) if fn: under the test's limits
  * from now on, its deadline test_timeout away. LUA_OK or an error status
  * (its failure recorded by tw_msgh, or a limit hit). */
@@ -851,7 +872,7 @@ tw_phase(lua_State *L, const char *fn, lua_Integer arg)
 		return LUA_ERRERR;
 	st = sbx_load(L, W.f->source, W.f->len, W.chunk);
 	if (st != LUA_OK)
-		tw_failure("", "%s", lua_tostring(L, -1));
+		tw_syntax_failure(lua_tostring(L, -1));
 	else if ((st = lua_pcall(L, 0, 0, 1)) == LUA_OK && fn != NULL) {
 		lua_getfield(L, LUA_REGISTRYINDEX, TW_API_KEY);
 		lua_getfield(L, -1, fn);
