@@ -794,8 +794,6 @@ tw_api(lua_State *L)
 		return luaL_error(L, "the test API is missing");
 	luaL_newlib(L, tw_funcs);
 	tm_install(L, -1);
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &tw_stop_key);
-	lua_setfield(L, -2, "stop");
 	lua_pushstring(L, W.f->path);
 	lua_setfield(L, -2, "file");
 	if (W.f->rule != NULL) {
