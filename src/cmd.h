@@ -12,6 +12,7 @@ struct cmd_entry {
 };
 
 int	cmd_run(int, char **);
+int	cmd_test(int, char **);
 int	cmd_call(int, char **);
 int	cmd_ctl(int, char **);
 int	cmd_policy(int, char **);
