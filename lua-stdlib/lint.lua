@@ -11,11 +11,12 @@
 -- Trusted code: it runs in a plain Lua state of its own, in moonbox check's
 -- contained child, after the rule compiled; it never runs the rule.
 --
--- Called with lpeg and the sandbox's globals ({ name = true | { field =
--- true, ... } }); returns { lint = function(text), locate = function(text,
+-- Called with lpeg, the sandbox's globals ({ name = true | { field =
+-- true, ... } }) and whether the file is a test file (which need not
+-- return a function); returns { lint = function(text), locate = function(text,
 -- line, near) }. lint returns { diags = { { line, col, code, message } },
 -- calls = { { line, col, cap, method, value, complete, http_method } } }.
-local lpeg, sandbox = ...
+local lpeg, sandbox, test_file = ...
 local P, R, S, V, C, Cc, Cp, Ct, Cmt =
 	lpeg.P, lpeg.R, lpeg.S, lpeg.V, lpeg.C, lpeg.Cc, lpeg.Cp, lpeg.Ct, lpeg.Cmt
 local byte, char, find, sub, format = string.byte, string.char, string.find,
@@ -896,7 +897,7 @@ local function lint(text)
 		report_writes(w, out)
 		report_fields(w, out)
 	end
-	report_return(block, text, out)
+	if not test_file then report_return(block, text, out) end
 	for _, call in ipairs(w.calls) do
 		local r = read_call(w, call)
 		if r then

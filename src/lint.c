@@ -121,6 +121,7 @@ lint_free(struct lint_report *r)
 struct lint_child {
 	const char	*src;
 	size_t		 len;
+	enum lint_mode	 mode;
 	lua_State	*S;		/* a sandbox state */
 	lua_State	*L;		/* lint.lua's */
 	struct lim	 lim;
@@ -278,6 +279,30 @@ lint_copy_names(lua_State *S, lua_State *L, int depth)
 	}
 }
 
+/* A test file's globals are those of tester_work.c's sandbox: the test API
+ * of lua-stdlib/test.lua, without the capability modules. */
+static void
+lint_test_names(lua_State *L)
+{
+	static const char *const api[] = {
+		"describe", "it", "test", "before_each", "after_each", "rule",
+		"expect", "expect_usage", "expect_calls", "mock", "policy",
+		"show", NULL
+	};
+	static const char *const gone[] = {
+		"log", "kv", "http", "secrets", "time", NULL
+	};
+
+	for (int i = 0; api[i] != NULL; i++) {
+		lua_pushboolean(L, 1);
+		lua_setfield(L, -2, api[i]);
+	}
+	for (int i = 0; gone[i] != NULL; i++) {
+		lua_pushnil(L);
+		lua_setfield(L, -2, gone[i]);
+	}
+}
+
 static void
 lint_globals(struct lint_child *c)
 {
@@ -287,6 +312,8 @@ lint_globals(struct lint_child *c)
 	lua_pushglobaltable(c->S);
 	lint_copy_names(c->S, c->L, 0);
 	lua_pop(c->S, 1);
+	if (c->mode == LINT_TEST)
+		lint_test_names(c->L);
 }
 
 /* --- in the child: lint.lua -------------------------------------------------- */
@@ -323,7 +350,8 @@ lint_module(struct lint_child *c)
 		return -1;
 	lua_getglobal(c->L, "lpeg");
 	lint_globals(c);
-	if (lua_pcall(c->L, 2, 1, 0) != LUA_OK ||
+	lua_pushboolean(c->L, c->mode == LINT_TEST);
+	if (lua_pcall(c->L, 3, 1, 0) != LUA_OK ||
 	    lua_type(c->L, -1) != LUA_TTABLE)
 		return -1;
 	return 0;
@@ -476,9 +504,9 @@ lint_child_run(struct lint_child *c)
 
 static void __attribute__((noreturn))
 lint_child_main(int fd, const struct contain_config *cc, const char *src,
-    size_t len)
+    size_t len, enum lint_mode mode)
 {
-	struct lint_child c = { .src = src, .len = len };
+	struct lint_child c = { .src = src, .len = len, .mode = mode };
 	struct lim_config l;
 	char err[256];
 
@@ -661,8 +689,23 @@ lint_wait(pid_t pid, int fd, struct lint_report *rep)
 	waitpid(pid, NULL, 0);
 }
 
+/* moonbox test's naming: NAME_test.lua. */
+int
+lint_is_test_file(const char *path)
+{
+	static const char suffix[] = "_test.lua";
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base != NULL ? base + 1 : path;
+	n = strlen(base);
+	return n > sizeof suffix - 1 && strcmp(base + n - (sizeof suffix - 1),
+	    suffix) == 0;
+}
+
 void
-lint_rule(const char *src, size_t len, struct lint_report *rep)
+lint_rule(const char *src, size_t len, enum lint_mode mode,
+    struct lint_report *rep)
 {
 	struct contain_config cc = { .nkeep = 1, .cpu_seconds = LINT_CPU_S };
 	char dir[RUNNER_DIR_MAX], err[256];
@@ -684,7 +727,7 @@ lint_rule(const char *src, size_t len, struct lint_report *rep)
 	} else if (pid == 0) {
 		close(sv[0]);
 		cc.keep_fds = &sv[1];
-		lint_child_main(sv[1], &cc, src, len);
+		lint_child_main(sv[1], &cc, src, len, mode);
 	} else {
 		close(sv[1]);
 		lint_wait(pid, sv[0], rep);

@@ -51,8 +51,12 @@ struct lint_report {
 };
 
 /* Compile and read the rule in a contained child. Its findings, or why
- * it could not be checked (failed set), go into the report. */
-void	lint_rule(const char *, size_t, struct lint_report *);
+ * it could not be checked (failed set), go into the report. A test file
+ * (LINT_TEST) is read against the globals of moonbox test's sandbox, and
+ * need not return a function. */
+enum lint_mode { LINT_RULE, LINT_TEST };
+void	lint_rule(const char *, size_t, enum lint_mode, struct lint_report *);
+int	lint_is_test_file(const char *);
 int	lint_add(struct lint_report *, int, int, enum lint_severity,
 	    const char *, const char *, ...)
 	    __attribute__((format(printf, 6, 7)));

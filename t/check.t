@@ -272,4 +272,29 @@ for my $clean (qw(every_construct.lua scopes_clean.lua)) {
 	like($r->{err}, qr/bad\.conf:2:/, 'with its line');
 }
 
+# --- test files ------------------------------------------------------------------
+{
+	my $t = write_file("$dir/fee_test.lua", "local fee = rule()\n"
+	    . "describe('fee', function()\n"
+	    . "\tit('adds', function()\n"
+	    . "\t\tmock.kv{ a = 1 }\n"
+	    . "\t\texpect(fee(1)).to_succeed()\n"
+	    . "\t\texpect_calls(fee(1), {})\n"
+	    . "\tend)\n"
+	    . "end)\n");
+	my $r = check('--strict', $t);
+	is($r->{status}, 0, 'a test file is read against the test API, and '
+	    . 'need not return a function') or diag $r->{out};
+	$r = check('--strict', '--policy', "$fix/policy.conf", '--rules', $dir, $t);
+	is($r->{status}, 0, 'and --policy does not judge it') or diag $r->{out};
+	$t = write_file("$dir/cap_test.lua", "it('x', function() return kv.get('a') end)\n");
+	$r = check($t);
+	like($r->{out}, qr/^\Q$t\E:1:27: warning: undefined global 'kv'/m,
+	    'a capability module is no global of a test file') or diag $r->{out};
+	$t = write_file("$dir/plain.lua", "describe('x', function() end)\n");
+	$r = check($t);
+	like($r->{out}, qr/undefined global 'describe'/,
+	    'the test API is no global of a rule') or diag $r->{out};
+}
+
 done_testing();

@@ -39,7 +39,7 @@ my $d = daemon_start(rules => \%rules,
 pool a {
 	rules "a/*"
 	workers 1 2
-	timeout 300ms
+	timeout 5s
 }
 rule "a/*" {
 	allow kv read write "n:"
@@ -108,7 +108,7 @@ is($st >> 8, 1, 'replay with a changed rule exits 1');
 like($out, qr/call 2 differs/, 'and names the call that differs');
 
 # --- killed, not recorded, sampled ---------------------------------------
-$r = $d->invoke('a/loop', undef, { record => mp_true });
+$r = $d->invoke('a/loop', undef, { record => mp_true, deadline => 300 });
 is($r->[0]{kind}, 'timeout', 'a looping rule times out');
 $path = recording($r->[0]{id} // '');
 ok($path, 'an invocation killed at its deadline is recorded too');
