@@ -6,6 +6,7 @@
  * log, time from the clock) and answers. Uses broker.c, kv*.c, http.c,
  * url.c, conv.c.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,12 +105,50 @@ struct kv_call {
 	char		*copy;	/* set: the value */
 };
 
+/*
+ * How values are stored: an integer as the decimal text that kv.incr (and
+ * Redis's INCRBY) reads and writes, anything else as its msgpack value.
+ * The two never meet: a msgpack value that is one digit is an integer
+ * (48 to 57), always stored as text, and text of two or more bytes is not
+ * one msgpack value.
+ */
+static size_t
+kv_int_text(const char *v, size_t n, char *buf, size_t len)
+{
+	struct mpr r;
+	int64_t i;
+
+	mpr_init(&r, v, n);
+	if (mpr_int(&r, &i) < 0 || mpr_end(&r) < 0)
+		return 0;
+	return (size_t)snprintf(buf, len, "%" PRId64, i);
+}
+
+/* The reply of kv.get: one msgpack value, from what is stored. */
+static int
+kv_stored_value(const char *v, size_t n, msgpack_packer *pk,
+    msgpack_sbuffer *sb)
+{
+	struct conv_error ce;
+	int64_t i;
+
+	if (kv_parse_int(v, n, &i)) {
+		msgpack_pack_int64(pk, i);
+		return 0;
+	}
+	if (conv_check(v, n, &ce) < 0)
+		return -1;
+	msgpack_sbuffer_write(sb, v, n);
+	return 0;
+}
+
 static int
 kv_start(struct br_call *c, struct mpr *r, uint32_t nargs)
 {
 	const char *m = c->cap->method;
 	struct kv_call *k = calloc(1, sizeof *k);
 	int64_t by = 1;
+	size_t n;
 
 	if (k == NULL)
 		return bad_args(c, "out of memory");
@@ -122,9 +161,12 @@ kv_start(struct br_call *c, struct mpr *r, uint32_t nargs)
 			return bad_args(c, "set takes a key, a value and a ttl");
 		if (k->a.len > KV_VALUE_MAX)
 			return bad_args(c, "a value is at most 1 MiB");
-		if ((k->copy = malloc(k->a.len)) == NULL)
+		if ((k->copy = malloc(k->a.len > 24 ? k->a.len : 24)) == NULL)
 			return bad_args(c, "out of memory");
-		memcpy(k->copy, k->a.value, k->a.len);
+		if ((n = kv_int_text(k->a.value, k->a.len, k->copy, 24)) > 0)
+			k->a.len = n;
+		else
+			memcpy(k->copy, k->a.value, k->a.len);
 		k->a.value = k->copy;
 	} else if (strcmp(m, "incr") == 0) {
 		if (nargs != 3 || mpr_int(r, &by) < 0 ||
@@ -144,7 +186,6 @@ kv_done(void *ud, const struct kv_reply *rep)
 {
 	struct br_call *c = ud;
 	const char *m = c->cap->method;
-	struct conv_error ce;
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 
@@ -164,13 +205,12 @@ kv_done(void *ud, const struct kv_reply *rep)
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	if (strcmp(m, "get") == 0) {
 		c->bytes_in = rep->len;
-		if (conv_check(rep->value, rep->len, &ce) < 0) {
+		if (kv_stored_value(rep->value, rep->len, &pk, &sb) < 0) {
 			msgpack_sbuffer_destroy(&sb);
 			brk_replyf(c, MB_INTERNAL, "kv.get: the stored value is "
 			    "not one moonbox wrote");
 			return;
 		}
-		msgpack_sbuffer_write(&sb, rep->value, rep->len);
 	} else if (strcmp(m, "incr") == 0)
 		msgpack_pack_int64(&pk, rep->number);
 	else if (strcmp(m, "del") == 0) {
