@@ -14,6 +14,8 @@
  *   3xx master -> spawner	4xx spawner -> master
  *   5xx master -> broker	6xx broker -> master
  *   7xx worker -> broker	8xx broker -> worker
+ *   9xx moonbox test's parent and its workers: tester.h, a tool's own
+ *       channel that no daemon process speaks
  *
  * The client protocol (msgpack-RPC on the daemon's sockets) is not framed
  * this way; its methods are in rpc.c and moonboxd(8).
