@@ -24,19 +24,6 @@
 #define BRCAP_MAX_HEADERS	64
 #define BRCAP_MAX_BODY		(1u << 20)
 
-static void
-pack_str(msgpack_packer *pk, const char *s, size_t n)
-{
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
-}
-
-static void
-pack_cstr(msgpack_packer *pk, const char *s)
-{
-	pack_str(pk, s, strlen(s));
-}
-
 /* A call's arguments were not what the capability takes. */
 static int
 bad_args(struct br_call *c, const char *what)
@@ -93,9 +80,9 @@ kv_audit(struct br_call *c, size_t bytes)
 
 	msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 2);
-	pack_cstr(&pk, "key");
-	pack_str(&pk, c->key, c->cc.keylen);
-	pack_cstr(&pk, "bytes");
+	msg_pack_cstr(&pk, "key");
+	msg_pack_bytes(&pk, c->key, c->cc.keylen, 0);
+	msg_pack_cstr(&pk, "bytes");
 	msgpack_pack_uint64(&pk, bytes);
 }
 
@@ -361,15 +348,15 @@ http_audit(struct br_call *c)
 
 	msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 4);
-	pack_cstr(&pk, "method");
-	pack_cstr(&pk, c->method);
-	pack_cstr(&pk, "url");
-	pack_cstr(&pk, c->url[0] != '\0' ? c->url : c->raw_url);
-	pack_cstr(&pk, "headers");
+	msg_pack_cstr(&pk, "method");
+	msg_pack_cstr(&pk, c->method);
+	msg_pack_cstr(&pk, "url");
+	msg_pack_cstr(&pk, c->url[0] != '\0' ? c->url : c->raw_url);
+	msg_pack_cstr(&pk, "headers");
 	msgpack_pack_array(&pk, c->nheaders);
 	for (size_t i = 0; i < c->nheaders; i++)
-		pack_cstr(&pk, c->headers[i].name);
-	pack_cstr(&pk, "body_bytes");
+		msg_pack_cstr(&pk, c->headers[i].name);
+	msg_pack_cstr(&pk, "body_bytes");
 	msgpack_pack_uint64(&pk, c->bodylen);
 }
 
@@ -454,15 +441,15 @@ http_done(void *ud, const struct http_response *resp)
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 3);
-	pack_cstr(&pk, "status");
+	msg_pack_cstr(&pk, "status");
 	msgpack_pack_int64(&pk, resp->status);
-	pack_cstr(&pk, "headers");
+	msg_pack_cstr(&pk, "headers");
 	msgpack_pack_map(&pk, resp->nheaders);
 	for (size_t i = 0; i < resp->nheaders; i++) {
-		pack_cstr(&pk, resp->headers[i].name);
-		pack_cstr(&pk, resp->headers[i].value);
+		msg_pack_cstr(&pk, resp->headers[i].name);
+		msg_pack_cstr(&pk, resp->headers[i].value);
 	}
-	pack_cstr(&pk, "body");
+	msg_pack_cstr(&pk, "body");
 	msgpack_pack_bin(&pk, resp->bodylen);
 	msgpack_pack_bin_body(&pk, resp->body, resp->bodylen);
 	brk_reply(c, MB_OK, "", sb.data, sb.size);
@@ -512,8 +499,8 @@ secret_start(struct br_call *c, struct mpr *r, uint32_t nargs)
 	c->cc.secret = c->key;
 	msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 1);
-	pack_cstr(&pk, "name");
-	pack_cstr(&pk, c->key);
+	msg_pack_cstr(&pk, "name");
+	msg_pack_cstr(&pk, c->key);
 	return 0;
 }
 
@@ -551,7 +538,7 @@ secret_perform(struct br_call *c)
 give:
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	pack_cstr(&pk, v);
+	msg_pack_cstr(&pk, v);
 	brk_reply(c, MB_OK, "", sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -584,9 +571,9 @@ log_start(struct br_call *c, struct mpr *r, uint32_t nargs)
 	c->cc.cap = CAP_LOG;
 	msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 2);
-	pack_cstr(&pk, "level");
-	pack_cstr(&pk, c->cap->method);
-	pack_cstr(&pk, "bytes");
+	msg_pack_cstr(&pk, "level");
+	msg_pack_cstr(&pk, c->cap->method);
+	msg_pack_cstr(&pk, "bytes");
 	msgpack_pack_uint64(&pk, n);
 	return 0;
 }

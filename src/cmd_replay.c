@@ -122,28 +122,7 @@ static int
 replay_secrets_load(const char *path, struct rec_secrets *s, char *err,
     size_t len)
 {
-	struct conf_err e = { path, err, len };
-	struct conf_file f;
-	struct stat st;
-	int r;
-
-	if (stat(path, &st) < 0)
-		return snprintf(err, len, "%s: %s", path, strerror(errno)), -1;
-	if ((st.st_mode & 077) != 0)
-		return snprintf(err, len, "%s: readable by others (mode %04o): "
-		    "chmod 600 it", path, (unsigned)(st.st_mode & 07777)), -1;
-	if (st.st_uid != 0 && st.st_uid != geteuid())
-		return snprintf(err, len, "%s: owned by uid %u, neither root "
-		    "nor you", path, (unsigned)st.st_uid), -1;
-	if (conf_read(path, &f, err, len) < 0)
-		return -1;
-	r = conf_apply(f.stmts, f.nstmts, replay_secret_keys, s, &e);
-	for (int i = 0; i < f.nstmts; i++)
-		for (int k = 0; k < f.stmts[i].nargs; k++)
-			explicit_bzero(f.stmts[i].args[k].text,
-			    strlen(f.stmts[i].args[k].text));
-	conf_free(&f);
-	return r;
+	return conf_apply_private(path, "you", replay_secret_keys, s, err, len);
 }
 
 /* --- the new version of the rule ------------------------------------------- */

@@ -312,14 +312,16 @@ static void
 http_rules(struct evhttp_request *req)
 {
 	const struct ruleset *rs = &M.cur->rules;
-	json_t *a = json_array();
+	json_t *a = json_array(), *top;
 	char *s;
 
 	for (size_t i = 0; i < rs->n; i++)
 		json_array_append_new(a, json_pack("{s:s,s:o}", "name",
 		    rs->rules[i].name, "pool", rs->rules[i].pool != NULL ?
 		    json_string(rs->rules[i].pool->name) : json_null()));
-	s = jmp_dump(json_pack("{s:o}", "rules", a));
+	top = json_pack("{s:o}", "rules", a);
+	s = top != NULL ? jmp_dump(top) : NULL;
+	json_decref(top);
 	http_send_text(req, 200, "application/json", s != NULL ? s : "{}",
 	    s != NULL ? strlen(s) : 2);
 	free(s);

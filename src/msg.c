@@ -57,7 +57,7 @@ msg_type(const char *buf, size_t len, enum proto_type *t)
 	return 0;
 }
 
-static int
+int
 msg_fail(struct mpr *r, const char *what)
 {
 	r->err = what;
@@ -65,8 +65,8 @@ msg_fail(struct mpr *r, const char *what)
 }
 
 /* The array header with exactly nfields after the type, and the type. */
-static int
-msg_open(struct mpr *r, enum proto_type t, uint32_t nfields)
+int
+msg_open(struct mpr *r, int t, uint32_t nfields)
 {
 	uint32_t n;
 	int64_t v;
@@ -102,7 +102,7 @@ msg_bytes(struct mpr *r, struct msg_span *sp)
 	return mpr_bytes(r, &sp->p, &sp->n);
 }
 
-static void
+void
 msg_pack_bytes(msgpack_packer *pk, const char *s, size_t n, int bin)
 {
 	if (bin) {
@@ -114,7 +114,7 @@ msg_pack_bytes(msgpack_packer *pk, const char *s, size_t n, int bin)
 	}
 }
 
-static void
+void
 msg_pack_cstr(msgpack_packer *pk, const char *s)
 {
 	msg_pack_bytes(pk, s != NULL ? s : "", s != NULL ? strlen(s) : 0, 0);

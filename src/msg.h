@@ -91,6 +91,13 @@ struct msg_cap_count {
 /* Start and finish a frame in sb: the length prefix is patched in. */
 void	msg_begin(msgpack_sbuffer *, msgpack_packer *, enum proto_type, int);
 int	msg_finish(msgpack_sbuffer *);
+/* Fields, for the messages of another channel too (tester_msg.c): the
+ * array of exactly nfields after type t; a failure's reason; a string (or
+ * bin) and a C string (NULL: empty) packed. */
+int	msg_open(struct mpr *, int, uint32_t);
+int	msg_fail(struct mpr *, const char *);
+void	msg_pack_bytes(msgpack_packer *, const char *, size_t, int);
+void	msg_pack_cstr(msgpack_packer *, const char *);
 
 /* The type of a frame body, peeked. Each decoder then reads the whole body
  * from a fresh reader: the array, its length, the type, every field, and

@@ -591,19 +591,6 @@ tm_find_cap(const char *cap, const char *method)
 
 /* --- the handler --------------------------------------------------------- */
 
-static void
-tm_pack_str(msgpack_packer *pk, const char *s, size_t n)
-{
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
-}
-
-static void
-tm_pack_cstr(msgpack_packer *pk, const char *s)
-{
-	tm_pack_str(pk, s, strlen(s));
-}
-
 /* The fields a call record has besides call and error. */
 static size_t
 tm_record_fields(const struct tm_call *c, msgpack_packer *pk)
@@ -611,43 +598,43 @@ tm_record_fields(const struct tm_call *c, msgpack_packer *pk)
 	size_t n = 0;
 
 	if (c->cap->kind == CAP_KV) {
-		tm_pack_cstr(pk, "key");
-		tm_pack_str(pk, c->key, c->klen);
+		msg_pack_cstr(pk, "key");
+		msg_pack_bytes(pk, c->key, c->klen, 0);
 		n++;
 		if (c->value != NULL) {
-			tm_pack_cstr(pk, "value");
+			msg_pack_cstr(pk, "value");
 			msgpack_sbuffer_write(pk->data, c->value, c->vlen);
 			n++;
 		}
 		if (strcmp(c->cap->method, "incr") == 0) {
-			tm_pack_cstr(pk, "by");
+			msg_pack_cstr(pk, "by");
 			msgpack_pack_int64(pk, c->by);
 			n++;
 		}
 		if (c->has_ttl) {
-			tm_pack_cstr(pk, "ttl");
+			msg_pack_cstr(pk, "ttl");
 			msgpack_pack_uint64(pk, c->ttl_ms);
 			n++;
 		}
 	} else if (c->cap->kind == CAP_HTTP) {
-		tm_pack_cstr(pk, "method");
-		tm_pack_cstr(pk, c->method);
-		tm_pack_cstr(pk, "url");
-		tm_pack_cstr(pk, c->url);
-		tm_pack_cstr(pk, "headers");
+		msg_pack_cstr(pk, "method");
+		msg_pack_cstr(pk, c->method);
+		msg_pack_cstr(pk, "url");
+		msg_pack_cstr(pk, c->url);
+		msg_pack_cstr(pk, "headers");
 		if (c->headers != NULL)
 			msgpack_sbuffer_write(pk->data, c->headers, c->hlen);
 		else
 			msgpack_pack_map(pk, 0);
 		n += 3;
 		if (c->body != NULL) {
-			tm_pack_cstr(pk, "body");
-			tm_pack_str(pk, c->body, c->blen);
+			msg_pack_cstr(pk, "body");
+			msg_pack_bytes(pk, c->body, c->blen, 0);
 			n++;
 		}
 	} else if (c->cap->kind == CAP_SECRET) {
-		tm_pack_cstr(pk, "name");
-		tm_pack_cstr(pk, c->name);
+		msg_pack_cstr(pk, "name");
+		msg_pack_cstr(pk, c->name);
 		n++;
 	}
 	return n;
@@ -668,17 +655,17 @@ tm_record(const struct tm_call *c, const struct tm_reply *r)
 	msgpack_packer_init(&out, &M.calls, msgpack_sbuffer_write);
 	n = tm_record_fields(c, &pk);
 	msgpack_pack_map(&out, n + 1 + (r->kind != MB_OK));
-	tm_pack_cstr(&out, "call");
-	tm_pack_cstr(&out, c->cap->call);
+	msg_pack_cstr(&out, "call");
+	msg_pack_cstr(&out, c->cap->call);
 	if (fields.size > 0)
 		msgpack_sbuffer_write(&M.calls, fields.data, fields.size);
 	if (r->kind != MB_OK) {
-		tm_pack_cstr(&out, "error");
+		msg_pack_cstr(&out, "error");
 		msgpack_pack_map(&out, 2);
-		tm_pack_cstr(&out, "kind");
-		tm_pack_cstr(&out, kind_name(r->kind));
-		tm_pack_cstr(&out, "message");
-		tm_pack_cstr(&out, r->message);
+		msg_pack_cstr(&out, "kind");
+		msg_pack_cstr(&out, kind_name(r->kind));
+		msg_pack_cstr(&out, "message");
+		msg_pack_cstr(&out, r->message);
 	}
 	msgpack_sbuffer_destroy(&fields);
 	M.ncalls++;
@@ -953,7 +940,7 @@ tm_l_headers(lua_State *L, struct tm_http *h)
 
 			msgpack_pack_str_body(&pk, &c, 1);
 		}
-		tm_pack_str(&pk, v, vn);
+		msg_pack_bytes(&pk, v, vn, 0);
 	}
 	lua_pop(L, 1);
 	h->headers = sb.data;	/* the buffer is ours now */

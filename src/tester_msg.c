@@ -18,41 +18,6 @@ tmsg_begin(msgpack_sbuffer *sb, msgpack_packer *pk, enum tst_msg t, int n)
 	msg_begin(sb, pk, (enum proto_type)t, n);
 }
 
-static void
-tmsg_str(msgpack_packer *pk, const char *s, size_t n)
-{
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
-}
-
-static void
-tmsg_cstr(msgpack_packer *pk, const char *s)
-{
-	tmsg_str(pk, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
-}
-
-static int
-tmsg_fail(struct mpr *r, const char *what)
-{
-	r->err = what;
-	return -1;
-}
-
-static int
-tmsg_open(struct mpr *r, enum tst_msg t, uint32_t nfields)
-{
-	uint32_t n;
-	int64_t v;
-
-	if (mpr_array(r, &n) < 0 || mpr_int(r, &v) < 0)
-		return -1;
-	if (v != (int64_t)t)
-		return tmsg_fail(r, "message of another type");
-	if (n != nfields + 1)
-		return tmsg_fail(r, "message has the wrong number of fields");
-	return 0;
-}
-
 /* A string field copied out: no NUL inside, at most max bytes. */
 static int
 tmsg_dup(struct mpr *r, size_t max, char **out)
@@ -63,9 +28,9 @@ tmsg_dup(struct mpr *r, size_t max, char **out)
 	if (mpr_str(r, &s, &n) < 0)
 		return -1;
 	if (n > max || memchr(s, '\0', n) != NULL)
-		return tmsg_fail(r, "string field too long or holds a NUL");
+		return msg_fail(r, "string field too long or holds a NUL");
 	if ((*out = strndup(s, n)) == NULL)
-		return tmsg_fail(r, "out of memory");
+		return msg_fail(r, "out of memory");
 	return 0;
 }
 
@@ -89,7 +54,7 @@ tmsg_index(struct mpr *r, size_t *index)
 	if (mpr_uint(r, &v) < 0)
 		return -1;
 	if (v >= TST_MAX_TESTS)
-		return tmsg_fail(r, "test index out of range");
+		return msg_fail(r, "test index out of range");
 	*index = (size_t)v;
 	return 0;
 }
@@ -105,11 +70,11 @@ tmsg_list_pack(msgpack_sbuffer *sb, const struct tst_test *t, size_t n)
 	msgpack_pack_array(&pk, n);
 	for (size_t i = 0; i < n; i++) {
 		msgpack_pack_array(&pk, 5);
-		tmsg_cstr(&pk, t[i].name);
+		msg_pack_cstr(&pk, t[i].name);
 		msgpack_pack_array(&pk, (size_t)t[i].nsuite);
 		for (int j = 0; j < t[i].nsuite; j++)
-			tmsg_cstr(&pk, t[i].suite[j]);
-		tmsg_cstr(&pk, t[i].test);
+			msg_pack_cstr(&pk, t[i].suite[j]);
+		msg_pack_cstr(&pk, t[i].test);
 		msgpack_pack_uint64(&pk, t[i].line);
 		if (t[i].skip)
 			msgpack_pack_true(&pk);
@@ -128,13 +93,13 @@ tmsg_test_decode(struct mpr *r, struct tst_test *t)
 	if (mpr_array(r, &n) < 0)
 		return -1;
 	if (n != 5)
-		return tmsg_fail(r, "a test has the wrong number of fields");
+		return msg_fail(r, "a test has the wrong number of fields");
 	if (tmsg_dup(r, 4096, &t->name) < 0 || mpr_array(r, &ns) < 0)
 		return -1;
 	if (ns > 64)
-		return tmsg_fail(r, "describe blocks nested too deep");
+		return msg_fail(r, "describe blocks nested too deep");
 	if ((t->suite = calloc(ns + 1, sizeof *t->suite)) == NULL)
-		return tmsg_fail(r, "out of memory");
+		return msg_fail(r, "out of memory");
 	for (uint32_t i = 0; i < ns; i++, t->nsuite++)
 		if (tmsg_dup(r, 4096, &t->suite[i]) < 0)
 			return -1;
@@ -142,7 +107,7 @@ tmsg_test_decode(struct mpr *r, struct tst_test *t)
 	    mpr_bool(r, &t->skip) < 0)
 		return -1;
 	if (line > INT32_MAX)
-		return tmsg_fail(r, "line out of range");
+		return msg_fail(r, "line out of range");
 	t->line = (unsigned)line;
 	return 0;
 }
@@ -155,12 +120,12 @@ tmsg_list_decode(struct mpr *r, struct tst_test **out, size_t *nout)
 
 	*out = NULL;
 	*nout = 0;
-	if (tmsg_open(r, TST_MSG_LIST, 1) < 0 || mpr_array(r, &n) < 0)
+	if (msg_open(r, TST_MSG_LIST, 1) < 0 || mpr_array(r, &n) < 0)
 		return -1;
 	if (n > TST_MAX_TESTS)
-		return tmsg_fail(r, "too many tests");
+		return msg_fail(r, "too many tests");
 	if ((t = calloc(n + 1, sizeof *t)) == NULL)
-		return tmsg_fail(r, "out of memory");
+		return msg_fail(r, "out of memory");
 	*out = t;
 	for (uint32_t i = 0; i < n; i++, (*nout)++)
 		if (tmsg_test_decode(r, &t[i]) < 0) {
@@ -178,14 +143,14 @@ tmsg_load_error_pack(msgpack_sbuffer *sb, const char *why)
 	msgpack_packer pk;
 
 	tmsg_begin(sb, &pk, TST_MSG_LOAD_ERROR, 1);
-	tmsg_cstr(&pk, why);
+	msg_pack_cstr(&pk, why);
 	return msg_finish(sb);
 }
 
 int
 tmsg_load_error_decode(struct mpr *r, char **why)
 {
-	if (tmsg_open(r, TST_MSG_LOAD_ERROR, 1) < 0 ||
+	if (msg_open(r, TST_MSG_LOAD_ERROR, 1) < 0 ||
 	    tmsg_dup(r, 8192, why) < 0)
 		return -1;
 	return mpr_end(r);
@@ -204,7 +169,7 @@ tmsg_begin_pack(msgpack_sbuffer *sb, size_t index)
 int
 tmsg_begin_decode(struct mpr *r, size_t *index)
 {
-	if (tmsg_open(r, TST_MSG_BEGIN, 1) < 0 || tmsg_index(r, index) < 0)
+	if (msg_open(r, TST_MSG_BEGIN, 1) < 0 || tmsg_index(r, index) < 0)
 		return -1;
 	return mpr_end(r);
 }
@@ -215,14 +180,14 @@ tmsg_need_rule_pack(msgpack_sbuffer *sb, const char *rule)
 	msgpack_packer pk;
 
 	tmsg_begin(sb, &pk, TST_MSG_NEED_RULE, 1);
-	tmsg_cstr(&pk, rule);
+	msg_pack_cstr(&pk, rule);
 	return msg_finish(sb);
 }
 
 int
 tmsg_need_rule_decode(struct mpr *r, char *rule, size_t cap)
 {
-	if (tmsg_open(r, TST_MSG_NEED_RULE, 1) < 0 ||
+	if (msg_open(r, TST_MSG_NEED_RULE, 1) < 0 ||
 	    tmsg_cstr_into(r, rule, cap) < 0)
 		return -1;
 	return mpr_end(r);
@@ -240,7 +205,7 @@ tmsg_done_pack(msgpack_sbuffer *sb)
 int
 tmsg_done_decode(struct mpr *r)
 {
-	if (tmsg_open(r, TST_MSG_DONE, 0) < 0)
+	if (msg_open(r, TST_MSG_DONE, 0) < 0)
 		return -1;
 	return mpr_end(r);
 }
@@ -266,8 +231,8 @@ tmsg_result_pack(msgpack_sbuffer *sb, size_t index, const struct tst_test *t)
 
 	tmsg_begin(sb, &pk, TST_MSG_RESULT, 6);
 	msgpack_pack_uint64(&pk, index);
-	tmsg_cstr(&pk, tmsg_status[t->status]);
-	tmsg_cstr(&pk, t->message);
+	msg_pack_cstr(&pk, tmsg_status[t->status]);
+	msg_pack_cstr(&pk, t->message);
 	msgpack_pack_uint64(&pk, t->duration_us);
 	msgpack_pack_array(&pk, 4);
 	msgpack_pack_uint64(&pk, u->invocations);
@@ -297,7 +262,7 @@ tmsg_status_decode(struct mpr *r, enum tst_status *s)
 	else if (strcmp(name, "fail") == 0)
 		*s = TST_FAIL;
 	else
-		return tmsg_fail(r, "a test is reported as neither pass nor "
+		return msg_fail(r, "a test is reported as neither pass nor "
 		    "fail");
 	return 0;
 }
@@ -310,7 +275,7 @@ tmsg_usage_decode(struct mpr *r, struct tst_usage *u)
 	if (mpr_array(r, &n) < 0)
 		return -1;
 	if (n != 4)
-		return tmsg_fail(r, "usage has the wrong number of fields");
+		return msg_fail(r, "usage has the wrong number of fields");
 	if (mpr_uint(r, &u->invocations) < 0)
 		return -1;
 	u->counted = !mpr_is_nil(r);
@@ -329,7 +294,7 @@ tmsg_log_decode(struct mpr *r, struct tst_test *t)
 	if (mpr_array(r, &n) < 0)
 		return -1;
 	if ((t->log = calloc(n + 1, sizeof *t->log)) == NULL)
-		return tmsg_fail(r, "out of memory");
+		return msg_fail(r, "out of memory");
 	for (uint32_t i = 0; i < n; i++, t->nlog++) {
 		const char *s;
 		size_t len;
@@ -337,7 +302,7 @@ tmsg_log_decode(struct mpr *r, struct tst_test *t)
 		if (mpr_bytes(r, &s, &len) < 0)
 			return -1;
 		if ((t->log[i] = malloc(len + 1)) == NULL)
-			return tmsg_fail(r, "out of memory");
+			return msg_fail(r, "out of memory");
 		for (size_t k = 0; k < len; k++)
 			t->log[i][k] = s[k] != '\0' ? s[k] : '?';
 		t->log[i][len] = '\0';
@@ -348,7 +313,7 @@ tmsg_log_decode(struct mpr *r, struct tst_test *t)
 int
 tmsg_result_decode(struct mpr *r, size_t *index, struct tst_test *t)
 {
-	if (tmsg_open(r, TST_MSG_RESULT, 6) < 0 || tmsg_index(r, index) < 0 ||
+	if (msg_open(r, TST_MSG_RESULT, 6) < 0 || tmsg_index(r, index) < 0 ||
 	    tmsg_status_decode(r, &t->status) < 0 ||
 	    tmsg_dup(r, 1u << 20, &t->message) < 0 ||
 	    mpr_uint(r, &t->duration_us) < 0 ||
@@ -369,7 +334,7 @@ tmsg_coverage_pack(msgpack_sbuffer *sb, const char *rule,
 	for (size_t i = 0; i < nlines; i++)
 		n += active[i] != 0;
 	tmsg_begin(sb, &pk, TST_MSG_COVERAGE, 3);
-	tmsg_cstr(&pk, rule);
+	msg_pack_cstr(&pk, rule);
 	msgpack_pack_array(&pk, n);
 	for (size_t i = 0; i < nlines; i++)
 		if (active[i])
@@ -393,17 +358,17 @@ tmsg_coverage_decode(struct mpr *r, char *rule, size_t cap, uint64_t **hits,
 	*hits = NULL;
 	*active = NULL;
 	*nlines = 0;
-	if (tmsg_open(r, TST_MSG_COVERAGE, 3) < 0 ||
+	if (msg_open(r, TST_MSG_COVERAGE, 3) < 0 ||
 	    tmsg_cstr_into(r, rule, cap) < 0 || mpr_array(r, &n) < 0)
 		return -1;
 	if ((lines = calloc(n + 1, sizeof *lines)) == NULL)
-		return tmsg_fail(r, "out of memory");
+		return msg_fail(r, "out of memory");
 	for (uint32_t i = 0; i < n; i++) {
 		if (mpr_uint(r, &lines[i]) < 0)
 			goto out;
 		if (lines[i] >= TST_MAX_LINES || (i > 0 &&
 		    lines[i] <= lines[i - 1])) {
-			tmsg_fail(r, "coverage lines out of order or range");
+			msg_fail(r, "coverage lines out of order or range");
 			goto out;
 		}
 	}
@@ -411,13 +376,13 @@ tmsg_coverage_decode(struct mpr *r, char *rule, size_t cap, uint64_t **hits,
 	if (mpr_array(r, &m) < 0)
 		goto out;
 	if (m != n) {
-		tmsg_fail(r, "coverage counts do not match its lines");
+		msg_fail(r, "coverage counts do not match its lines");
 		goto out;
 	}
 	*hits = calloc(*nlines + 1, sizeof **hits);
 	*active = calloc(*nlines + 1, 1);
 	if (*hits == NULL || *active == NULL) {
-		tmsg_fail(r, "out of memory");
+		msg_fail(r, "out of memory");
 		goto out;
 	}
 	for (uint32_t i = 0; i < n; i++) {
@@ -440,12 +405,12 @@ tmsg_rule_pack(msgpack_sbuffer *sb, const char *rule, const char *src,
 	msgpack_packer pk;
 
 	tmsg_begin(sb, &pk, TST_MSG_RULE, 3);
-	tmsg_cstr(&pk, rule);
+	msg_pack_cstr(&pk, rule);
 	if (src != NULL)
 		msgpack_pack_true(&pk);
 	else
 		msgpack_pack_false(&pk);
-	tmsg_str(&pk, src != NULL ? src : "", src != NULL ? len : 0);
+	msg_pack_bytes(&pk, src != NULL ? src : "", src != NULL ? len : 0, 0);
 	return msg_finish(sb);
 }
 
@@ -453,12 +418,12 @@ int
 tmsg_rule_decode(struct mpr *r, char *rule, size_t cap, int *found,
     const char **src, size_t *len)
 {
-	if (tmsg_open(r, TST_MSG_RULE, 3) < 0 ||
+	if (msg_open(r, TST_MSG_RULE, 3) < 0 ||
 	    tmsg_cstr_into(r, rule, cap) < 0 || mpr_bool(r, found) < 0 ||
 	    mpr_str(r, src, len) < 0)
 		return -1;
 	if (*len > TST_MAX_SOURCE || (!*found && *len > 0))
-		return tmsg_fail(r, "rule source out of range");
+		return msg_fail(r, "rule source out of range");
 	return mpr_end(r);
 }
 
@@ -481,10 +446,10 @@ tmsg_run_decode(struct mpr *r, size_t **v, size_t *n)
 
 	*v = NULL;
 	*n = 0;
-	if (tmsg_open(r, TST_MSG_RUN, 1) < 0 || mpr_array(r, &k) < 0)
+	if (msg_open(r, TST_MSG_RUN, 1) < 0 || mpr_array(r, &k) < 0)
 		return -1;
 	if (k > TST_MAX_TESTS || (*v = calloc(k + 1, sizeof **v)) == NULL)
-		return tmsg_fail(r, "too many tests");
+		return msg_fail(r, "too many tests");
 	for (uint32_t i = 0; i < k; i++, (*n)++)
 		if (tmsg_index(r, &(*v)[i]) < 0)
 			return -1;

@@ -132,7 +132,7 @@ chmod 0600, "$d->{dir}/bad-token";
 $out = `'${\ moonbox()}' call echo --socket tcp:127.0.0.1:$rport --token-file '$d->{dir}/bad-token' 2>&1`;
 like($out, qr/wrong token/, 'and refuses a wrong one');
 
-is($d->stop('TERM'), 0, 'the daemon exits 0');
+is($d->stop('TERM'), 0, 'the daemon exits 0') or diag $d->log_text;
 
 # --- a listener off loopback without a token refuses to start ----------------
 my $e = daemon_start(no_start => 1, conf => "http \"0.0.0.0\" " . free_port() . "\n");

@@ -57,7 +57,10 @@ is($? >> 8, 0, 'the installed moonboxd accepts the example configuration')
 
 # A program against the installed header and library, through pkg-config.
 SKIP: {
-	my $cc = $ENV{CC} // 'cc';
+	# The compiler and flags of the build: a sanitizer build's library
+	# needs its runtime in the program too.
+	my $cc = $ENV{MB_CC} // $ENV{CC} // 'cc';
+	my $cflags = $ENV{MB_CFLAGS} // '';
 	skip 'pkg-config is not installed', 2 unless `command -v pkg-config 2>/dev/null`;
 	write_file("$tmp/c.c", <<'EOF');
 #include <stdio.h>
@@ -69,7 +72,7 @@ EOF
 	local $ENV{PKG_CONFIG_PATH} = "$root$dirs{libdir}/pkgconfig";
 	my $flags = `pkg-config --cflags --libs libmoonbox 2>&1`;
 	chomp $flags;
-	$res = `$cc -o '$tmp/c' '$tmp/c.c' $flags -Wl,-rpath,'$root$dirs{libdir}' 2>&1`;
+	$res = `$cc $cflags -o '$tmp/c' '$tmp/c.c' $flags -Wl,-rpath,'$root$dirs{libdir}' 2>&1`;
 	is($? >> 8, 0, 'a program builds against the installed libmoonbox') or diag $res;
 	is(`'$tmp/c'`, "refused\n", 'and runs');
 }
