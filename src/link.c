@@ -41,6 +41,7 @@ struct link {
 	int			 busy;		/* in a callback */
 	int			 dead;		/* closed: free when not busy */
 	int			 flush_then_close;
+	const char		*close_soon;	/* why, when closing soon */
 	int			 paused;
 	int			 eof, eof_told;
 	const char		*why;
@@ -147,6 +148,22 @@ link_close_after_flush(struct link *l)
 	event_del(l->rev);
 }
 
+void
+link_close_soon(struct link *l, const char *why)
+{
+	if (l->dead || l->close_soon != NULL)
+		return;
+	l->close_soon = why;
+	event_del(l->wev);
+	event_active(l->rev, EV_TIMEOUT, 0);
+}
+
+int
+link_closing(const struct link *l)
+{
+	return l->dead || l->flush_then_close || l->close_soon != NULL;
+}
+
 int
 link_fd(const struct link *l)
 {
@@ -228,7 +245,8 @@ link_pending(const struct link *l)
 void
 link_pause(struct link *l, int pause)
 {
-	if (l->dead || l->flush_then_close || l->paused == pause)
+	if (l->dead || l->flush_then_close || l->close_soon != NULL ||
+	    l->paused == pause)
 		return;
 	l->paused = pause;
 	if (pause) {
@@ -245,7 +263,7 @@ link_pause(struct link *l, int pause)
 int
 link_send(struct link *l, const void *p, size_t n)
 {
-	if (l->dead || l->flush_then_close)
+	if (l->dead || l->flush_then_close || l->close_soon != NULL)
 		return -1;
 	if (evbuffer_add(l->out, p, n) < 0)
 		return -1;
@@ -425,7 +443,8 @@ link_drain_input(struct link *l)
 	size_t off = 0, skip;
 	long long n = 0;
 
-	while (!l->dead && !l->paused && (n = link_cut(l, off, &skip)) > 0) {
+	while (!l->dead && !l->paused && l->close_soon == NULL &&
+	    (n = link_cut(l, off, &skip)) > 0) {
 		l->ops->message(l, l->in + off + skip, (size_t)n, l->ud);
 		off += skip + (size_t)n;
 	}
@@ -490,6 +509,10 @@ link_on_read(evutil_socket_t fd, short what, void *ud)
 	int err = 0;
 
 	(void)fd;
+	if (l->close_soon != NULL) {
+		link_close(l, l->close_soon);
+		return;
+	}
 	if (!(what & EV_TIMEOUT) && !l->eof) {
 		if (link_grow(l) < 0) {
 			link_wait_memory(l);

@@ -48,6 +48,11 @@ void		 link_pause(struct link *, int);
 /* Close now, or after what is queued has been sent. closed() runs. */
 void		 link_close(struct link *, const char *);
 void		 link_close_after_flush(struct link *);
+/* Close from the loop, soon: for a caller whose own caller still holds
+ * what closed() frees. Nothing more is sent meanwhile. */
+void		 link_close_soon(struct link *, const char *);
+/* Closed, or closing: what is sent now goes nowhere. */
+int		 link_closing(const struct link *);
 int		 link_fd(const struct link *);
 /* Keep descriptors passed with SCM_RIGHTS; a message callback takes the
  * ones that came with its message, oldest first. */

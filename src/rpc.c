@@ -123,7 +123,7 @@ rpc_send_failed(struct client *c, uint32_t msgid)
 	if (link_send(c->link, f.buf, f.n) == 0)
 		return;
 	log_warn("client disconnected: no memory for a reply");
-	link_close(c->link, "out of memory");
+	link_close_soon(c->link, "out of memory");
 }
 
 static void
@@ -131,8 +131,8 @@ rpc_send(struct client *c, uint32_t msgid, msgpack_sbuffer *sb)
 {
 	size_t cap = M.cur->set.max_pending_output;
 
-	if (c == NULL || c->link == NULL)
-		return;
+	if (c == NULL || c->link == NULL || link_closing(c->link))
+		return;		/* going away: nothing to tell it */
 	if (sb->data == NULL || !mpr_whole(sb->data, sb->size)) {
 		rpc_send_failed(c, msgid);
 		return;
@@ -140,7 +140,7 @@ rpc_send(struct client *c, uint32_t msgid, msgpack_sbuffer *sb)
 	if (link_pending(c->link) + sb->size > cap) {
 		log_warn("client too slow: over %zu bytes of replies unread; "
 		    "disconnected", cap);
-		link_close(c->link, "too slow");
+		link_close_soon(c->link, "too slow");
 		return;
 	}
 	if (link_send(c->link, sb->data, sb->size) < 0)
