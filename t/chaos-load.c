@@ -435,8 +435,15 @@ main(int argc, char **argv)
 			    POLLERR)) && cl_read(&c[i]) < 0)
 				cl_lost(&c[i], sending);
 	}
-	for (unsigned i = 0; i < opt.conns; i++)
+	for (unsigned i = 0; i < opt.conns; i++) {
 		unanswered += c[i].inflight;
+		if (c[i].fd >= 0)
+			close(c[i].fd);
+		free(c[i].in);
+		free(c[i].out);
+	}
+	free(c);
+	free(pf);
 	cl_report(unanswered);
 	return st.duplicate || st.unknown || st.lost || st.refused ||
 	    unanswered || st.bad || st.sent == 0;
