@@ -246,6 +246,7 @@ brcap_free(struct br_call *c)
 	}
 	free(h);
 	free(c->body);
+	free(c->fields);	/* log: the fields as JSON */
 }
 
 /* http */
