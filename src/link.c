@@ -1,8 +1,9 @@
 /*
  * link.c: buffered, non-blocking message connections on libevent (link.h).
- * Input accumulates in one growing buffer and is cut into messages as
- * whole ones arrive; the incremental scanner of mpr.c finds where a msgpack
- * value ends without starting over. Output goes through an evbuffer.
+ * Input accumulates in one buffer that grows as messages need (an idle
+ * connection holds a few KiB) and is cut into messages as whole ones
+ * arrive; the incremental scanner of mpr.c finds where a msgpack value ends
+ * without starting over. Output goes through an evbuffer.
  * Callbacks may close the link: it is freed only once no callback of it
  * is running. Descriptors to send wait in a queue with the stream offset of
  * the byte they go with, so a frame that carries one is never cut into.
@@ -19,7 +20,8 @@
 #include "link.h"
 #include "proto.h"
 
-#define LINK_READ_CHUNK	(64u << 10)
+#define LINK_READ_CHUNK	(64u << 10)	/* the most one read takes */
+#define LINK_READ_MIN	4096		/* room made before a read */
 #define LINK_MAX_FDS	64
 #define LINK_SEND_FDS	8	/* at one offset: what link_read takes */
 #define LINK_OOM_RETRY_MS	20	/* no memory to read into: wait, */
@@ -456,17 +458,23 @@ link_drain_input(struct link *l)
 		memmove(l->in, l->in + off, l->inlen - off);
 		l->inlen -= off;
 	}
+	/* An idle connection keeps no large buffer after a large message. */
+	if (!l->dead && l->inlen == 0 && l->incap > LINK_READ_CHUNK) {
+		free(l->in);
+		l->in = NULL;
+		l->incap = 0;
+	}
 }
 
 static int
 link_grow(struct link *l)
 {
-	size_t want = l->inlen + LINK_READ_CHUNK, cap = l->incap ? l->incap : 4096;
+	size_t cap = l->incap ? l->incap : LINK_READ_MIN;
 	char *p;
 
-	if (l->incap >= want)
+	if (l->incap - l->inlen >= LINK_READ_MIN)
 		return 0;
-	while (cap < want)
+	while (cap - l->inlen < LINK_READ_MIN)
 		cap *= 2;
 	if ((p = realloc(l->in, cap)) == NULL)
 		return -1;
@@ -519,7 +527,8 @@ link_on_read(evutil_socket_t fd, short what, void *ud)
 			return;
 		}
 		l->oom = 0;
-		r = link_read(l, l->in + l->inlen, LINK_READ_CHUNK);
+		r = link_read(l, l->in + l->inlen, l->incap - l->inlen >
+		    LINK_READ_CHUNK ? LINK_READ_CHUNK : l->incap - l->inlen);
 		err = r < 0 ? errno : 0;
 		if (r > 0)
 			l->inlen += (size_t)r;
