@@ -22,7 +22,7 @@ use Time::HiRes qw(sleep time);
 
 use lib ($ENV{top_srcdir} // '.') . '/t/lib';
 use MBD;
-use Chaos qw(rss_kb load_parse);
+use Chaos qw(rss_kb rss_anon_kb load_parse);
 
 $SIG{PIPE} = 'IGNORE';
 my $total = $ENV{SOAK_INVOCATIONS} // 1_000_000;
@@ -75,8 +75,11 @@ sub load {
 
 sub finish {
 	my ($h) = @_;
-	waitpid($h->{pid}, 0);
-	my $status = $? >> 8;
+	if (!defined $h->{status}) {
+		waitpid($h->{pid}, 0);
+		$h->{status} = $?;
+	}
+	my $status = $h->{status} >> 8;
 	open my $fh, '<', $h->{out} or return { status => $status };
 	my $r = load_parse(scalar <$fh> // '');
 	$r->{status} = $status;
@@ -101,19 +104,25 @@ if (@ARGV && $ARGV[0] eq '--valgrind') {
 my $d = daemon_start(policy => $policy, rules => \%rules,
     conf => "state \"state\"\n");
 my $broker = $d->ctl('stats')->{broker_pid};
-my $h = load($d->{sock}, '-c', 8, '-d', 8, '-n', $total, '-w', 60, '-p', 1,
-    @mix);
-diag(sprintf "%8s %10s %8s %12s %12s", 'seconds', 'answered', 'per s',
-    'master KiB', 'broker KiB');
+my $h = load($d->{sock}, '-c', 8, '-d', 8, '-n', $total, '-t', 0, '-w', 60,
+    '-p', 1, @mix);
+diag(sprintf "%8s %10s %8s %12s %12s %12s", 'seconds', 'answered', 'per s',
+    'master KiB', 'broker KiB', 'of it anon');
 my $t0 = time;
 my @samples;
-while (waitpid($h->{pid}, WNOHANG) == 0) {
-	sleep $every;
+for (;;) {
+	for (1 .. $every * 10) {
+		last if waitpid($h->{pid}, WNOHANG) == $h->{pid} &&
+		    defined($h->{status} = $?);
+		sleep 0.1;
+	}
+	last if defined $h->{status};
 	my $s = { t => time - $t0, n => answered($h),
-	    master => rss_kb($d->{pid}), broker => rss_kb($broker) };
+	    master => rss_kb($d->{pid}), broker => rss_kb($broker),
+	    anon => rss_anon_kb($broker) };
 	push @samples, $s;
-	diag(sprintf "%8.0f %10d %8.0f %12d %12d", $s->{t}, $s->{n},
-	    $s->{n} / ($s->{t} || 1), $s->{master}, $s->{broker});
+	diag(sprintf "%8.0f %10d %8.0f %12d %12d %12d", $s->{t}, $s->{n},
+	    $s->{n} / ($s->{t} || 1), $s->{master}, $s->{broker}, $s->{anon});
 }
 my $res = finish($h);
 diag("load: $res->{line}");
@@ -130,6 +139,9 @@ diag("from $base->{n} invocations on: master $base->{master} -> " .
     "KiB ($gb)");
 ok($gm < $allowed, "the master's memory is flat (grew $gm KiB)");
 ok($gb < $allowed, "the broker's memory is flat (grew $gb KiB)");
+my @odd = grep { / (warning|error): / } split /^/, $d->log_text;
+diag("the daemon's warnings and errors:\n", @odd[0 .. ($#odd < 30 ? $#odd : 29)])
+    if @odd;
 is($d->stop('TERM', 30), 0, 'moonboxd exits 0 after it');
 done_testing();
 
@@ -153,7 +165,8 @@ sub valgrind_run {
 	}
 	like(readlink("/proc/$d->{pid}/exe") // '', qr/memcheck|valgrind/,
 	    'the master runs under memcheck');
-	my $h = load($d->{sock}, '-c', 4, '-d', 4, '-n', $n, '-w', 60, @mix);
+	my $h = load($d->{sock}, '-c', 4, '-d', 4, '-n', $n, '-t', 0, '-w', 60,
+	    @mix);
 	my $res = finish($h);
 	diag("load: $res->{line}");
 	is($res->{status}, 0, "$n invocations under valgrind, each with one reply");

@@ -8,7 +8,7 @@ use Exporter 'import';
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(rss_kb fd_count children zombies load_start load_wait
+our @EXPORT_OK = qw(rss_kb rss_anon_kb fd_count children zombies load_start load_wait
     load_parse documented_kinds sanitized);
 
 # Resident memory of a process, in KiB.
@@ -16,6 +16,14 @@ sub rss_kb {
 	my ($pid) = @_;
 	open my $fh, '<', "/proc/$pid/status" or return 0;
 	while (<$fh>) { return $1 if /^VmRSS:\s+(\d+)/ }
+	return 0;
+}
+
+# The part of it that is not a mapped file (the heap, mostly).
+sub rss_anon_kb {
+	my ($pid) = @_;
+	open my $fh, '<', "/proc/$pid/status" or return 0;
+	while (<$fh>) { return $1 if /^RssAnon:\s+(\d+)/ }
 	return 0;
 }
 
