@@ -4,13 +4,16 @@
  * invocation again. Each turn pipelines two invocations on one connection
  * to a pool of one worker: RUNAWAY, which spins inside a library function
  * until the master kills its worker at the deadline given in the request,
- * then OK, which waits in the queue. The figure is the time from the
- * runaway's timeout answer, sent as its worker is killed, to OK's answer:
- * spawning, containment, the first sandbox, READY, and one invocation.
+ * then OK, which waits in the queue. Two figures: as the client sees it,
+ * from the runaway's timeout answer, sent as its worker is killed, to OK's
+ * answer (spawning, containment, the first sandbox, READY, and one
+ * invocation); and as the daemon counts it, OK's time in the queue less
+ * the runaway's deadline and grace, which a client that is itself slow to
+ * be scheduled cannot stretch or shrink.
  * A client of libmoonbox (mb_send, mb_recv).
  *
- * usage: mbprobe SOCKET RUNAWAY OK TURNS DEADLINE_MS
- * prints one line per turn: "replace MS"
+ * usage: mbprobe SOCKET RUNAWAY OK TURNS DEADLINE_MS GRACE_MS
+ * prints one line per turn: "replace CLIENT_MS DAEMON_MS"
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,10 +54,11 @@ mp_params(msgpack_sbuffer *sb, const char *rule, unsigned deadline_ms)
 	}
 }
 
-/* One turn: the milliseconds from the kill's answer to OK's, or -1. */
+/* One turn: the milliseconds from the kill's answer to OK's, or -1; and
+ * OK's wait in the queue. */
 static double
 mp_turn(struct mb_client *c, const char *runaway, const char *ok,
-    unsigned deadline_ms)
+    unsigned deadline_ms, double *queued)
 {
 	msgpack_sbuffer a, b;
 	uint32_t ida, idb, id;
@@ -79,8 +83,10 @@ mp_turn(struct mb_client *c, const char *runaway, const char *ok,
 		if (id == ida && !res.ok && strcmp(res.kind, "timeout") == 0 &&
 		    res.message != NULL && strstr(res.message, "killed") != NULL)
 			killed = mp_ms();
-		else if (id == idb && res.ok)
+		else if (id == idb && res.ok) {
 			back = mp_ms();
+			*queued = res.usage.queue_ms;
+		}
 		else
 			fprintf(stderr, "mbprobe: unexpected answer: %s: %s\n",
 			    res.ok ? "ok" : res.kind, res.message != NULL ?
@@ -96,9 +102,9 @@ main(int argc, char **argv)
 	struct mb_client *c;
 	int turns, bad = 0;
 
-	if (argc != 6) {
+	if (argc != 7) {
 		fprintf(stderr, "usage: mbprobe SOCKET RUNAWAY OK TURNS "
-		    "DEADLINE_MS\n");
+		    "DEADLINE_MS GRACE_MS\n");
 		return 2;
 	}
 	if ((c = mb_connect(argv[1])) == NULL) {
@@ -107,13 +113,14 @@ main(int argc, char **argv)
 	}
 	turns = atoi(argv[4]);
 	for (int i = 0; i < turns; i++) {
-		double ms = mp_turn(c, argv[2], argv[3],
-		    (unsigned)atoi(argv[5]));
+		double queued = 0, ms = mp_turn(c, argv[2], argv[3],
+		    (unsigned)atoi(argv[5]), &queued);
 
 		if (ms < 0)
 			bad++;
 		else
-			printf("replace %.3f\n", ms);
+			printf("replace %.3f %.3f\n", ms, queued - atof(argv[5]) -
+			    atof(argv[6]));
 		fflush(stdout);
 		usleep(50000);	/* the new worker settles; no backlog */
 	}

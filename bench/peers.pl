@@ -17,7 +17,7 @@
 #   --seconds S     measured seconds of one run (default 2), after a warm-up
 #                   of a quarter of that
 #   --runtime       run bench/run.sh first (make bench does)
-#   --only LIST     comma-separated parts: peers, pipeline, replace,
+#   --only LIST     comma-separated parts: peers, pipeline, cost, replace,
 #                   memory, isolation, reload (default all)
 #   -o FILE         where the JSON goes (default bench/results.json)
 #   REDIS_SERVER, LUA: other redis-server and lua5.4 binaries
@@ -35,7 +35,7 @@ use Time::HiRes qw(sleep time);
 
 my $here = abs_path(dirname($0));
 my %o = (builddir => '.', rounds => 3, seconds => 2, out => 'bench/results.json',
-    only => 'peers,pipeline,replace,memory,isolation,reload');
+    only => 'peers,pipeline,cost,replace,memory,isolation,reload');
 GetOptions('builddir=s' => \$o{builddir}, 'rounds=i' => \$o{rounds},
     'seconds=f' => \$o{seconds}, 'runtime' => \$o{runtime},
     'only=s' => \$o{only}, 'o=s' => \$o{out})
@@ -186,6 +186,7 @@ sub parse_lg {
 
 my $tmp = tempdir('/tmp/mbpeers-XXXXXX', CLEANUP => 1);
 my @children;	# pids we started, ended at exit
+our ($mb, $redis);	# the daemons
 END { kill 'KILL', $_ for @children; waitpid($_, 0) for @children; }
 $SIG{INT} = $SIG{TERM} = sub { exit 1 };
 
@@ -220,6 +221,16 @@ my $machine = sprintf('%s, %s cores, %s, %s, %s', $cpu // '?', $cores,
     $kernel, $luav, $redisv);
 my $have_redis = $redisv ne 'no redis-server';
 
+# What else ran: the machine's busy time from /proc/stat, less our own.
+sub busy_ticks {
+	my ($l) = (slurp('/proc/stat') // '') =~ /^cpu\s+(.*)$/m;
+	my @f = split ' ', $l // '';
+	return (($f[0] // 0) + ($f[1] // 0) + ($f[2] // 0) + ($f[5] // 0) +
+	    ($f[6] // 0) + ($f[7] // 0), eval { my $s = 0; $s += $_ for @f; $s });
+}
+my @busy0 = busy_ticks();
+my $load0 = (split ' ', slurp('/proc/loadavg') // '0')[0];
+
 # --- the runtime benchmark, before any daemon runs ---------------------------------
 my ($runtime_json, $runtime_table);
 if ($o{runtime}) {
@@ -252,7 +263,7 @@ sub start_moonboxd {
 	my $pid = spawn("$dir/moonboxd.log", $bin{moonboxd}, '-F', '-f',
 	    "$dir/moonboxd.conf");
 	my $mb = { dir => $dir, pid => $pid, sock => "$dir/mb.sock",
-	    ctl => "$dir/ctl.sock" };
+	    ctl => "$dir/ctl.sock", log => "$dir/moonboxd.log" };
 	for (1 .. 400) {
 		return $mb if -S $mb->{ctl} && workers_ready($mb);
 		die "moonboxd exited:\n" . slurp("$dir/moonboxd.log")
@@ -290,7 +301,8 @@ sub start_redis {
 		    if waitpid($pid, WNOHANG) == $pid;
 		sleep 0.025;
 	}
-	my $r = { dir => $dir, pid => $pid, sock => "$dir/redis.sock" };
+	my $r = { dir => $dir, pid => $pid, sock => "$dir/redis.sock",
+	    log => "$dir/redis.log" };
 	# bench:key for the capability workload, with a script so no redis-cli
 	# is needed
 	spew("$dir/set.lua", "redis.call('SET', KEYS[1], ARGV[1]) " .
@@ -300,15 +312,43 @@ sub start_redis {
 	return $r;
 }
 
+# A daemon that is gone: restarted if something outside killed it (on a
+# machine shared with other work, something may), fatal if it died by
+# itself. Returns 1 when one was restarted.
+my @restarts;
+sub check_daemons {
+	my $again = 0;
+	for my $d (grep { defined } $mb, $redis) {
+		next unless waitpid($d->{pid}, WNOHANG) == $d->{pid};
+		my $st = $?;
+		@children = grep { $_ != $d->{pid} } @children;
+		my $what = $d == $mb ? 'moonboxd' : 'redis-server';
+		die "peers.pl: $what exited by itself (status $st):\n" .
+		    (slurp($d->{log}) // '') unless ($st & 127) == 9 || ($st & 127) == 15;
+		push @restarts, "$what killed by signal " . ($st & 127) .
+		    ' from outside; restarted';
+		print STDERR "peers.pl: $restarts[-1]\n";
+		if ($d == $mb) { $mb = start_moonboxd(); set_up_capability() }
+		else { $redis = start_redis() }
+		$again = 1;
+	}
+	return $again;
+}
+
 # One loadgen run; the parsed figures.
 sub loadgen {
 	my (%a) = @_;
-	my @cmd = ($bin{loadgen}, '-c', $a{conns}, '-P', $a{depth} // 1);
-	push @cmd, defined $a{count} ? ('-n', $a{count}) :
-	    ('-d', $a{seconds} // $o{seconds}, '-w', $a{warmup} // $warmup);
-	push @cmd, @{ $a{target} };
-	my $r = parse_lg(run_capture(@cmd));
-	return $r;
+	for my $try (1 .. 3) {
+		my @cmd = ($bin{loadgen}, '-c', $a{conns}, '-P', $a{depth} // 1);
+		push @cmd, defined $a{count} ? ('-n', $a{count}) :
+		    ('-d', $a{seconds} // $o{seconds}, '-w', $a{warmup} // $warmup);
+		push @cmd, @{ ref $a{target} eq 'CODE' ? $a{target}->() :
+		    $a{target} };
+		my $out = eval { run_capture(@cmd) };
+		return parse_lg($out) if defined $out && !check_daemons();
+		die $@ if !defined $out && !check_daemons();
+	}
+	die "peers.pl: the daemons keep being killed from outside\n";
 }
 
 sub target {	# the loadgen arguments of a workload on an engine
@@ -332,13 +372,16 @@ my %R = (machine => $machine, rounds => $o{rounds}, seconds => $o{seconds},
 my @table;
 sub out { push @table, sprintf(shift, @_) }
 
-my $mb = start_moonboxd();
-my $redis = $have_redis ? start_redis() : undef;
-for my $p ('cap1', 'cap2') {
-	my $r = loadgen(conns => 1, count => 1, target => ['-m', $mb->{sock},
-	    '-r', "$p/capability-set"]);
-	die "capability set-up failed\n" unless $r->{errors} == 0;
+sub set_up_capability {
+	for my $p ('cap1', 'cap2') {
+		my $r = parse_lg(run_capture($bin{loadgen}, '-n', 1, '-m',
+		    $mb->{sock}, '-r', "$p/capability-set"));
+		die "capability set-up failed\n" unless $r->{errors} == 0;
+	}
 }
+$mb = start_moonboxd();
+$redis = $have_redis ? start_redis() : undef;
+set_up_capability();
 
 # Every engine on every workload at 1 and 64 connections, engines interleaved
 # (their order turns with each round).
@@ -355,7 +398,7 @@ sub matrix {
 				    $what, $round, $o{rounds}, $w->{name}, $conns;
 				for my $e (@order) {
 					my $r = loadgen(conns => $conns, depth => $depth,
-					    target => target($w, $e, $mb, $redis));
+					    target => sub { target($w, $e, $mb, $redis) });
 					push @{ $cells{"$w->{name}/$conns/$e->{name}"} }, $r;
 				}
 			}
@@ -464,23 +507,101 @@ if ($only{peers}) {
 	    sort keys %p50));
 }
 
+# Where the CPU goes: each process's CPU time over a run at 64 connections,
+# per answer. moonboxd's workers are children of the master (a subreaper):
+# those alive are read from /proc, those that exited (recycled) are in the
+# master's cutime; the spawner's short-lived middle children in its own.
+my $hz = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
+sub cpu_of {	# [self, waited-for children] in seconds
+	my ($pid) = @_;
+	my $t = slurp("/proc/$pid/stat") // return [0, 0];
+	$t =~ s/^.*\)\s+//s;
+	my @f = split ' ', $t;	# from field 3, state
+	return [($f[11] + $f[12]) / $hz, ($f[13] + $f[14]) / $hz];
+}
+sub mb_cpu {	# role => seconds
+	my %c = (master => cpu_of($mb->{pid})->[0], workers =>
+	    cpu_of($mb->{pid})->[1], broker => 0, spawner => 0);
+	for (split /\n/, `ps -o pid=,args= --ppid $mb->{pid}`) {
+		my ($pid, $args) = /^\s*(\d+)\s+(.*)$/ or next;
+		my $x = cpu_of($pid);
+		if ($args =~ /--broker/) { $c{broker} += $x->[0] + $x->[1] }
+		elsif ($args eq 'moonboxd --spawner' && !$c{spawner_seen}++) {
+			$c{spawner} += $x->[0] + $x->[1];	# the first: the spawner
+		} else { $c{workers} += $x->[0] }
+	}
+	delete $c{spawner_seen};
+	return \%c;
+}
+if ($only{cost}) {
+	print STDERR "bench: CPU per answer\n";
+	my @rows;
+	for my $w (grep { $_->{name} ne 'cpu' } @workloads) {
+		for my $e (grep { $_->{name} ne 'mb2' } @engines) {
+			next if $e->{name} eq 'redis' && !$have_redis;
+			my ($before, $after, @t0, @t1);
+			$before = $e->{name} eq 'redis' ? cpu_of($redis->{pid}) : mb_cpu();
+			@t0 = times;
+			my $r = loadgen(conns => 64, warmup => 0,
+			    target => sub { target($w, $e, $mb, $redis) });
+			@t1 = times;
+			$after = $e->{name} eq 'redis' ? cpu_of($redis->{pid}) : mb_cpu();
+			my $n = $r->{answers} || 1;
+			my %row = (workload => $w->{name}, engine => $e->{name},
+			    rps => $r->{rps}, client_us => (($t1[2] + $t1[3]) -
+			    ($t0[2] + $t0[3])) * 1e6 / $n);
+			if ($e->{name} eq 'redis') {
+				$row{redis_us} = ($after->[0] - $before->[0]) * 1e6 / $n;
+			} else {
+				$row{"${_}_us"} = ($after->{$_} - $before->{$_}) * 1e6 / $n
+				    for keys %$after;
+			}
+			push @rows, \%row;
+		}
+	}
+	$R{cost} = \@rows;
+	out('');
+	out('CPU per answer at 64 connections, us (one run of %g s each; ' .
+	    '1/%d s clock ticks)', $o{seconds}, $hz);
+	out('%-11s %-19s %9s %8s %8s %8s %8s %8s %8s', 'workload', 'engine',
+	    'req/s', 'client', 'server', 'master', 'workers', 'broker',
+	    'spawner');
+	for my $r (@rows) {
+		my ($e) = grep { $_->{name} eq $r->{engine} } @engines;
+		my $server = $r->{redis_us} // ($r->{master_us} + $r->{workers_us} +
+		    $r->{broker_us} + $r->{spawner_us});
+		out('%-11s %-19s %9.0f %8.1f %8.1f %8s %8s %8s %8s', $r->{workload},
+		    $e->{label}, $r->{rps}, $r->{client_us}, $server,
+		    map { fmt($r->{"${_}_us"}) } qw(master workers broker spawner));
+	}
+}
+
 # A killed worker's replacement: from the kill's answer to the next success.
 if ($only{replace}) {
 	print STDERR "bench: replacing killed workers\n";
-	my @ms;
+	my (@client, @daemon);
 	for my $round (1 .. $o{rounds}) {
-		push @ms, map { /^replace (\S+)/ ? $1 : () } split /\n/,
-		    run_capture($bin{mbprobe}, $mb->{sock}, 'kill/runaway',
-		    'kill/trivial', 10, 20);
+		for (split /\n/, run_capture($bin{mbprobe}, $mb->{sock},
+		    'kill/runaway', 'kill/trivial', 10, 20, 1)) {
+			next unless /^replace (\S+) (\S+)/;
+			push @client, $1;
+			push @daemon, $2;
+		}
 	}
-	my @s = sort { $a <=> $b } @ms;
-	$R{replace} = { ms => \@ms, p50 => median(@s), min => $s[0],
-	    max => $s[-1], p90 => $s[int(0.9 * $#s)] };
+	my %rep;
+	for (['client', \@client], ['daemon', \@daemon]) {
+		my @s = sort { $a <=> $b } @{ $_->[1] };
+		$rep{$_->[0]} = { ms => $_->[1], p50 => median(@s), min => $s[0],
+		    max => $s[-1], p90 => $s[int(0.9 * $#s)] };
+	}
+	$R{replace} = \%rep;
 	out('');
-	out('killed worker replaced (deadline 20 ms + grace 1 ms; from the ' .
-	    'timeout answer to the next success on the pool), %d kills:', scalar @s);
-	out('  p50 %.2f ms, p90 %.2f ms, min %.2f ms, max %.2f ms',
-	    median(@s), $s[int(0.9 * $#s)], $s[0], $s[-1]);
+	out('killed worker replaced (deadline 20 ms, grace 1 ms), %d kills, ms:',
+	    scalar @client);
+	out('  %-62s p50 %5.2f  p90 %5.2f  min %5.2f  max %5.2f', @$_) for
+	    map { my $x = $rep{$_->[0]}; [$_->[1], @$x{qw(p50 p90 min max)}] }
+	    (['daemon', 'the next invocation\'s wait in the queue, less 21 ms'],
+	    ['client', 'from the timeout answer to the next success, at the client']);
 }
 
 # Idle memory from /proc/PID/smaps_rollup.
@@ -657,8 +778,9 @@ if ($R{cpu_plain}) {
 	goal('cpu: moonboxd p50 x plain lua5.4, end to end', 1.10, $x, 1, '%.3f',
 	    'wall vs CPU time');
 }
-goal('killed worker replaced, p50 (ms)', 2, $R{replace}{p50}, 1, '%.2f',
-    sprintf('max %.2f ms', $R{replace}{max})) if $R{replace};
+goal('killed worker replaced, p50 (ms)', 2, $R{replace}{client}{p50}, 1,
+    '%.2f', sprintf('max %.2f ms, at the client; %.2f as the daemon counts it',
+    $R{replace}{client}{max}, $R{replace}{daemon}{p50})) if $R{replace};
 goal('quiet pool p99 x alone, neighbour flooded', 1.5,
     $R{isolation}{flood}{p99_ratio}, 1, '%.2f', '1-worker flood pool')
     if $R{isolation};
@@ -674,6 +796,22 @@ if ($runtime_table) {
 # --- out ----------------------------------------------------------------------------------
 reap($mb->{pid});
 reap($redis->{pid}) if $redis;
+{
+	my @busy1 = busy_ticks();
+	my @t = times;
+	my $ours = ($t[0] + $t[1] + $t[2] + $t[3]) * $hz;
+	my $all = $busy1[1] - $busy0[1] || 1;
+	my $other = ($busy1[0] - $busy0[0] - $ours) / $all;
+	$other = 0 if $other < 0;
+	my $load1 = (split ' ', slurp('/proc/loadavg') // '0')[0];
+	$R{machine_load} = { other_processes_share => $other,
+	    loadavg_start => $load0, loadavg_end => $load1,
+	    restarts => \@restarts };
+	splice @table, 1, 0, sprintf('load: other processes kept %.0f%% of the ' .
+	    'CPUs busy during the run; load average %s at the start, %s at the ' .
+	    'end%s', 100 * $other, $load0, $load1, @restarts ? '; ' .
+	    join('; ', @restarts) : '');
+}
 print "$_\n" for @table;
 $R{table} = \@table;
 make_path(dirname($o{out}));
