@@ -673,6 +673,11 @@ if ($only{isolation}) {
 		$s{$k}{p50_ratio} = median(map { $iso{$k}[$_]{p50} /
 		    $iso{alone}[$_]{p50} } 0 .. $o{rounds} - 1);
 	}
+	# a flooding rule the worker should stop by itself at its deadline;
+	# it is killed when the worker got no CPU in time to
+	my $st = ctl_json($mb, 'stats');
+	my %kills = map { $_->{name} => $_->{kills} } @{ $st ? $st->{pools} : [] };
+	$s{$_}{kills} = $kills{$_} for 'flood', 'flood2';
 	$R{isolation} = \%s;
 	out('');
 	out('quiet pool (1 worker, rule workload, 1 connection) beside a flooded ' .
@@ -687,6 +692,9 @@ if ($only{isolation}) {
 		    defined $x->{p99_ratio} ? sprintf('%.2f, %.2f', $x->{p99_ratio},
 		    $x->{p50_ratio}) : '1, 1');
 	}
+	out('  flood workers killed at deadline + grace (starved of CPU before ' .
+	    'their own timer stopped the rule): %s with 1 worker, %s with 2',
+	    $s{flood}{kills} // '?', $s{flood2}{kills} // '?');
 }
 
 # Throughput while reloading: SIGHUP every 200 ms during a run.
