@@ -114,6 +114,24 @@ audit_args(const struct br_call *c)
 	return j != NULL ? j : json_object();
 }
 
+/* The decisions, counted per capability for the master's metrics:
+ * allowed (or needing no grant), denied, refused before the policy. */
+static void
+audit_count(const struct br_call *c)
+{
+	const char *d = audit_decision(c);
+	ptrdiff_t i = c->cap - brk_caps;
+
+	if (i < 0 || i >= BRK_MAX_CAPS || c->cap->cap[0] == '?')
+		return;
+	if (strcmp(d, "allowed") == 0 || strcmp(d, "not-needed") == 0)
+		B.counts[i][0]++;
+	else if (strcmp(d, "denied") == 0)
+		B.counts[i][1]++;
+	else
+		B.counts[i][2]++;
+}
+
 void
 audit_record(const struct br_call *c, enum mb_kind k, const char *msg)
 {
@@ -123,6 +141,7 @@ audit_record(const struct br_call *c, enum mb_kind k, const char *msg)
 	char *text;
 	size_t n;
 
+	audit_count(c);
 	snprintf(cap, sizeof cap, "%s.%s", c->cap->cap, c->cap->method);
 	o = json_pack("{s:o,s:s,s:s,s:s,s:s,s:o,s:s,s:o,s:s,s:s,s:s,s:f,"
 	    "s:I,s:I}",

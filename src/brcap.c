@@ -6,6 +6,7 @@
  * log, time from the clock) and answers. Uses broker.c, kv*.c, http.c,
  * url.c, conv.c.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,19 +23,6 @@
 
 #define BRCAP_MAX_HEADERS	64
 #define BRCAP_MAX_BODY		(1u << 20)
-
-static void
-pack_str(msgpack_packer *pk, const char *s, size_t n)
-{
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
-}
-
-static void
-pack_cstr(msgpack_packer *pk, const char *s)
-{
-	pack_str(pk, s, strlen(s));
-}
 
 /* A call's arguments were not what the capability takes. */
 static int
@@ -92,9 +80,9 @@ kv_audit(struct br_call *c, size_t bytes)
 
 	msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 2);
-	pack_cstr(&pk, "key");
-	pack_str(&pk, c->key, c->cc.keylen);
-	pack_cstr(&pk, "bytes");
+	msg_pack_cstr(&pk, "key");
+	msg_pack_bytes(&pk, c->key, c->cc.keylen, 0);
+	msg_pack_cstr(&pk, "bytes");
 	msgpack_pack_uint64(&pk, bytes);
 }
 
@@ -104,12 +92,50 @@ struct kv_call {
 	char		*copy;	/* set: the value */
 };
 
+/*
+ * How values are stored: an integer as the decimal text that kv.incr (and
+ * Redis's INCRBY) reads and writes, anything else as its msgpack value.
+ * The two never meet: a msgpack value that is one digit is an integer
+ * (48 to 57), always stored as text, and text of two or more bytes is not
+ * one msgpack value.
+ */
+static size_t
+kv_int_text(const char *v, size_t n, char *buf, size_t len)
+{
+	struct mpr r;
+	int64_t i;
+
+	mpr_init(&r, v, n);
+	if (mpr_int(&r, &i) < 0 || mpr_end(&r) < 0)
+		return 0;
+	return (size_t)snprintf(buf, len, "%" PRId64, i);
+}
+
+/* The reply of kv.get: one msgpack value, from what is stored. */
+static int
+kv_stored_value(const char *v, size_t n, msgpack_packer *pk,
+    msgpack_sbuffer *sb)
+{
+	struct conv_error ce;
+	int64_t i;
+
+	if (kv_parse_int(v, n, &i)) {
+		msgpack_pack_int64(pk, i);
+		return 0;
+	}
+	if (conv_check(v, n, &ce) < 0)
+		return -1;
+	msgpack_sbuffer_write(sb, v, n);
+	return 0;
+}
+
 static int
 kv_start(struct br_call *c, struct mpr *r, uint32_t nargs)
 {
 	const char *m = c->cap->method;
 	struct kv_call *k = calloc(1, sizeof *k);
 	int64_t by = 1;
+	size_t n;
 
 	if (k == NULL)
 		return bad_args(c, "out of memory");
@@ -122,9 +148,12 @@ kv_start(struct br_call *c, struct mpr *r, uint32_t nargs)
 			return bad_args(c, "set takes a key, a value and a ttl");
 		if (k->a.len > KV_VALUE_MAX)
 			return bad_args(c, "a value is at most 1 MiB");
-		if ((k->copy = malloc(k->a.len)) == NULL)
+		if ((k->copy = malloc(k->a.len > 24 ? k->a.len : 24)) == NULL)
 			return bad_args(c, "out of memory");
-		memcpy(k->copy, k->a.value, k->a.len);
+		if ((n = kv_int_text(k->a.value, k->a.len, k->copy, 24)) > 0)
+			k->a.len = n;
+		else
+			memcpy(k->copy, k->a.value, k->a.len);
 		k->a.value = k->copy;
 	} else if (strcmp(m, "incr") == 0) {
 		if (nargs != 3 || mpr_int(r, &by) < 0 ||
@@ -144,7 +173,6 @@ kv_done(void *ud, const struct kv_reply *rep)
 {
 	struct br_call *c = ud;
 	const char *m = c->cap->method;
-	struct conv_error ce;
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 
@@ -164,13 +192,12 @@ kv_done(void *ud, const struct kv_reply *rep)
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	if (strcmp(m, "get") == 0) {
 		c->bytes_in = rep->len;
-		if (conv_check(rep->value, rep->len, &ce) < 0) {
+		if (kv_stored_value(rep->value, rep->len, &pk, &sb) < 0) {
 			msgpack_sbuffer_destroy(&sb);
 			brk_replyf(c, MB_INTERNAL, "kv.get: the stored value is "
 			    "not one moonbox wrote");
 			return;
 		}
-		msgpack_sbuffer_write(&sb, rep->value, rep->len);
 	} else if (strcmp(m, "incr") == 0)
 		msgpack_pack_int64(&pk, rep->number);
 	else if (strcmp(m, "del") == 0) {
@@ -321,15 +348,15 @@ http_audit(struct br_call *c)
 
 	msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 4);
-	pack_cstr(&pk, "method");
-	pack_cstr(&pk, c->method);
-	pack_cstr(&pk, "url");
-	pack_cstr(&pk, c->url[0] != '\0' ? c->url : c->raw_url);
-	pack_cstr(&pk, "headers");
+	msg_pack_cstr(&pk, "method");
+	msg_pack_cstr(&pk, c->method);
+	msg_pack_cstr(&pk, "url");
+	msg_pack_cstr(&pk, c->url[0] != '\0' ? c->url : c->raw_url);
+	msg_pack_cstr(&pk, "headers");
 	msgpack_pack_array(&pk, c->nheaders);
 	for (size_t i = 0; i < c->nheaders; i++)
-		pack_cstr(&pk, c->headers[i].name);
-	pack_cstr(&pk, "body_bytes");
+		msg_pack_cstr(&pk, c->headers[i].name);
+	msg_pack_cstr(&pk, "body_bytes");
 	msgpack_pack_uint64(&pk, c->bodylen);
 }
 
@@ -414,15 +441,15 @@ http_done(void *ud, const struct http_response *resp)
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 3);
-	pack_cstr(&pk, "status");
+	msg_pack_cstr(&pk, "status");
 	msgpack_pack_int64(&pk, resp->status);
-	pack_cstr(&pk, "headers");
+	msg_pack_cstr(&pk, "headers");
 	msgpack_pack_map(&pk, resp->nheaders);
 	for (size_t i = 0; i < resp->nheaders; i++) {
-		pack_cstr(&pk, resp->headers[i].name);
-		pack_cstr(&pk, resp->headers[i].value);
+		msg_pack_cstr(&pk, resp->headers[i].name);
+		msg_pack_cstr(&pk, resp->headers[i].value);
 	}
-	pack_cstr(&pk, "body");
+	msg_pack_cstr(&pk, "body");
 	msgpack_pack_bin(&pk, resp->bodylen);
 	msgpack_pack_bin_body(&pk, resp->body, resp->bodylen);
 	brk_reply(c, MB_OK, "", sb.data, sb.size);
@@ -472,8 +499,8 @@ secret_start(struct br_call *c, struct mpr *r, uint32_t nargs)
 	c->cc.secret = c->key;
 	msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 1);
-	pack_cstr(&pk, "name");
-	pack_cstr(&pk, c->key);
+	msg_pack_cstr(&pk, "name");
+	msg_pack_cstr(&pk, c->key);
 	return 0;
 }
 
@@ -490,12 +517,28 @@ secret_perform(struct br_call *c)
 		    "defined in the secrets file", c->key);
 		return;
 	}
-	if (w->ngiven < BRK_MAX_SECRETS_GIVEN &&
-	    (w->given[w->ngiven] = strdup(v)) != NULL)
-		w->ngiven++;
+	/* A value given out must be known, to be redacted wherever it goes:
+	 * one that cannot be tracked is not given. */
+	for (int i = 0; i < w->ngiven; i++)
+		if (strcmp(w->given_name[i], c->key) == 0 &&
+		    strcmp(w->given[i], v) == 0)
+			goto give;
+	if (w->ngiven == BRK_MAX_SECRETS_GIVEN) {
+		brk_replyf(c, MB_DENIED, "secrets.get: more than %d secrets in "
+		    "one invocation", BRK_MAX_SECRETS_GIVEN);
+		return;
+	}
+	if ((w->given[w->ngiven] = strdup(v)) == NULL ||
+	    (w->given_name[w->ngiven] = strdup(c->key)) == NULL) {
+		free((char *)w->given[w->ngiven]);
+		brk_replyf(c, MB_INTERNAL, "secrets.get: out of memory");
+		return;
+	}
+	w->ngiven++;
+give:
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	pack_cstr(&pk, v);
+	msg_pack_cstr(&pk, v);
 	brk_reply(c, MB_OK, "", sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -528,9 +571,9 @@ log_start(struct br_call *c, struct mpr *r, uint32_t nargs)
 	c->cc.cap = CAP_LOG;
 	msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 2);
-	pack_cstr(&pk, "level");
-	pack_cstr(&pk, c->cap->method);
-	pack_cstr(&pk, "bytes");
+	msg_pack_cstr(&pk, "level");
+	msg_pack_cstr(&pk, c->cap->method);
+	msg_pack_cstr(&pk, "bytes");
 	msgpack_pack_uint64(&pk, n);
 	return 0;
 }
@@ -557,9 +600,8 @@ log_perform(struct br_call *c)
 			c->fields = NULL;
 			break;
 		}
-	log_msg(level, "rule %s invocation %s pool %s: %s%s%s", w->rule,
-	    w->inv, w->pool, c->body, c->fields != NULL ? " " : "",
-	    c->fields != NULL ? c->fields : "");
+	log_inv(level, w->inv, w->rule, w->pool, "%s%s%s", c->body,
+	    c->fields != NULL ? " " : "", c->fields != NULL ? c->fields : "");
 	brk_reply(c, MB_OK, "", NULL, 0);
 }
 

@@ -43,7 +43,10 @@ bridge_on_message(struct link *l, const char *buf, size_t len, void *ud)
 	if (t == PROTO_BR_VIOLATION && msg_violation_decode(&r, &worker,
 	    &why) == 0)
 		pool_violation(worker, why.p, why.n);
-	else if (t == PROTO_BR_RELOADED && msg_reloaded_decode(&r, &ok,
+	else if (t == PROTO_BR_STATS) {
+		if (msg_stats_decode(&r, M.caps, MASTER_MAX_CAPS, &M.ncaps) < 0)
+			M.ncaps = 0;
+	} else if (t == PROTO_BR_RELOADED && msg_reloaded_decode(&r, &ok,
 	    &why) == 0) {
 		if (ok)
 			log_info("broker: %.*s", (int)why.n, why.p);
@@ -64,7 +67,8 @@ static const struct link_ops bridge_ops = {
 int
 bridge_start(void)
 {
-	char *argv[] = { "moonboxd", BROKER_ARG, M.conf_path, NULL };
+	char *argv[] = { "moonboxd", BROKER_ARG, M.conf_path,
+	    M.foreground ? "stderr" : "syslog", NULL };
 	int fd = master_exec_self(argv, &M.broker_pid);
 
 	if (fd < 0)
@@ -133,7 +137,7 @@ void
 bridge_begin(struct worker *w, const struct job *j, uint64_t left_us)
 {
 	struct msg_br_begin b = { .worker = w->id, .calls = j->limits.calls,
-	    .deadline_ms = (left_us + 999) / 1000 };
+	    .deadline_ms = (left_us + 999) / 1000, .record = j->record };
 	msgpack_sbuffer sb;
 
 	if (M.broker == NULL)
@@ -146,6 +150,51 @@ bridge_begin(struct worker *w, const struct job *j, uint64_t left_us)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* A recorded invocation ends with what the broker needs to write it:
+ * the rule, its input, its limits and the worker's RESULT (or, when no
+ * worker answered, the outcome the master gave). */
+static void
+bridge_record(struct worker *w, const struct job *j, const char *result,
+    size_t len, enum mb_kind k, const char *msg)
+{
+	const struct rule *r = ruleset_find(&j->gen->rules, j->rule);
+	struct msg_record m = { .worker = w->id, .limits = j->limits,
+	    .kind = k };
+	msgpack_sbuffer sb;
+
+	snprintf(m.invocation, sizeof m.invocation, "%s", j->id);
+	snprintf(m.rule, sizeof m.rule, "%s", j->rule);
+	m.source.p = r != NULL ? r->source : "";
+	m.source.n = r != NULL ? r->len : 0;
+	m.input.p = j->input;
+	m.input.n = j->input_len;
+	m.result.p = result;
+	m.result.n = len;
+	m.message.p = msg;
+	m.message.n = strlen(msg);
+	msgpack_sbuffer_init(&sb);
+	if (msg_record_pack(&sb, &m) == 0)
+		link_send(M.broker, sb.data, sb.size);
+	else
+		log_warn("invocation %s: too large to record", j->id);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* The invocation is over; result is the worker's RESULT body, or NULL
+ * with what the master answered instead. */
+void
+bridge_finish(struct worker *w, const struct job *j, const char *result,
+    size_t len, enum mb_kind k, const char *msg)
+{
+	if (M.broker == NULL)
+		return;
+	if (j->record) {
+		bridge_record(w, j, result, result != NULL ? len : 0, k, msg);
+		return;
+	}
+	bridge_end(w, j);
+}
+
 void
 bridge_end(struct worker *w, const struct job *j)
 {
@@ -155,6 +204,20 @@ bridge_end(struct worker *w, const struct job *j)
 		return;
 	msgpack_sbuffer_init(&sb);
 	msg_br_end_pack(&sb, w->id, j->id);
+	link_send(M.broker, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* Ask for the broker's counts; the answer comes to the metrics later. */
+void
+bridge_stats(void)
+{
+	msgpack_sbuffer sb;
+
+	if (M.broker == NULL)
+		return;
+	msgpack_sbuffer_init(&sb);
+	msg_stats_ask_pack(&sb);
 	link_send(M.broker, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 }

@@ -24,6 +24,7 @@
 #include "settings.h"
 
 #define BRK_MAX_SECRETS_GIVEN	32	/* per invocation, for redaction */
+#define BRK_MAX_CAPS		32	/* rows of brk_caps */
 
 struct br_secret {
 	char	*name, *value;
@@ -47,8 +48,16 @@ struct br_worker {
 	struct timespec		 deadline;
 	struct quota_inv	 quota;
 	const char		*given[BRK_MAX_SECRETS_GIVEN];	/* to redact */
+	const char		*given_name[BRK_MAX_SECRETS_GIVEN];
 	int			 ngiven;
+	/* Recording (brrec.c): the calls and replies kept until RECORD. */
+	int			 record;
+	struct brrec_call	*rec_calls;
+	size_t			 rec_n, rec_cap, rec_bytes;
+	int			 rec_overflow;	/* too much: not written */
 	int			 reported;	/* a violation told */
+	int			 closed;	/* its channel is gone; kept
+						   for the END still to come */
 	/* The call in progress (one at a time). */
 	struct br_call		*call;
 	TAILQ_ENTRY(br_worker)	 entry;
@@ -80,6 +89,8 @@ struct br_call {
 	char			*fields;	/* log fields as JSON */
 	uint64_t		 timeout_ms;
 	msgpack_sbuffer		 args;		/* the audit's view */
+	char			*rec_args;	/* for a recording: as sent */
+	size_t			 rec_argslen;
 };
 
 /* A capability: its name and method as the worker sends them, how the
@@ -106,11 +117,20 @@ struct broker {
 	struct kv		*kv;
 	struct http_engine	*http;
 	int			 audit_fd;
+	uint64_t		 counts[BRK_MAX_CAPS][3];	/* audit.c */
 	int			 audit_broken;	/* deny everything: fail closed */
 	TAILQ_HEAD(, br_worker)	 workers;
 };
 
 extern struct broker B;
+
+/* brrec.c: recordings of invocations (see record.h). */
+#define BRK_REC_MAX	(64u << 20)	/* bytes of calls kept for one */
+void	brrec_keep_args(struct br_call *, const char *, size_t);
+void	brrec_add(struct br_call *, enum mb_kind, const char *,
+	    const char *, size_t);
+void	brrec_write(struct br_worker *, const struct msg_record *);
+void	brrec_forget(struct br_worker *);
 
 /* broker.c */
 void	brk_reply(struct br_call *, enum mb_kind, const char *,

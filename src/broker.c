@@ -75,6 +75,7 @@ brk_call_free(struct br_call *c)
 		http_cancel(c->pending);
 	brcap_free(c);
 	msgpack_sbuffer_destroy(&c->args);
+	free(c->rec_args);
 	if (c->w != NULL && c->w->call == c)
 		c->w->call = NULL;
 	free(c);
@@ -92,6 +93,8 @@ brk_reply(struct br_call *c, enum mb_kind k, const char *msg,
 
 	c->pending = NULL;
 	audit_record(c, k, msg);
+	if (w != NULL && w->call == c)
+		brrec_add(c, k, msg, value, len);
 	if (w != NULL && w->link != NULL && w->call == c) {
 		msgpack_sbuffer_init(&sb);
 		msg_cap_reply_begin(&sb, &pk, c->seq, k, msg != NULL ? msg : "");
@@ -183,6 +186,7 @@ brk_call(struct br_worker *w, const char *buf, size_t len)
 	c->seq = m.seq;
 	brk_now(&c->t0);
 	msgpack_sbuffer_init(&c->args);
+	brrec_keep_args(c, m.args.p, m.args.n);
 	w->call = c;
 	w->calls++;
 	snprintf(c->inv, sizeof c->inv, "%s", w->inv);
@@ -231,6 +235,7 @@ brk_forget_given(struct br_worker *w)
 	for (int i = 0; i < w->ngiven; i++) {
 		explicit_bzero((char *)w->given[i], strlen(w->given[i]));
 		free((char *)w->given[i]);
+		free((char *)w->given_name[i]);
 	}
 	w->ngiven = 0;
 }
@@ -253,6 +258,15 @@ brk_abandon(struct br_worker *w, const char *why)
 }
 
 static void
+brk_worker_free(struct br_worker *w)
+{
+	brk_forget_given(w);
+	brrec_forget(w);
+	TAILQ_REMOVE(&B.workers, w, entry);
+	free(w);
+}
+
+static void
 brk_worker_closed(struct link *l, const char *why, void *ud)
 {
 	struct br_worker *w = ud;
@@ -270,9 +284,11 @@ brk_worker_closed(struct link *l, const char *why, void *ud)
 		msgpack_sbuffer_destroy(&sb);
 	}
 	brk_abandon(w, "the worker went away first");
-	brk_forget_given(w);
-	TAILQ_REMOVE(&B.workers, w, entry);
-	free(w);
+	if (w->active) {	/* the master's END or RECORD is on its way */
+		w->closed = 1;
+		return;
+	}
+	brk_worker_free(w);
 }
 
 static const struct link_ops brk_worker_ops = {
@@ -336,6 +352,8 @@ brk_begin(struct mpr *r)
 	w->calls = 0;
 	brk_abandon(w, "a new invocation began first");
 	brk_forget_given(w);
+	brrec_forget(w);
+	w->record = b.record;
 	quota_inv_reset(&w->quota);
 	brk_now(&w->deadline);
 	w->deadline.tv_sec += (time_t)(b.deadline_ms / 1000);
@@ -348,6 +366,17 @@ brk_begin(struct mpr *r)
 
 /* The invocation is over: a call still running is abandoned. */
 static void
+brk_finish(struct br_worker *w)
+{
+	w->active = 0;
+	brk_abandon(w, "the invocation ended first");
+	brk_forget_given(w);
+	brrec_forget(w);
+	if (w->closed)
+		brk_worker_free(w);
+}
+
+static void
 brk_end(struct mpr *r)
 {
 	struct br_worker *w;
@@ -357,12 +386,47 @@ brk_end(struct mpr *r)
 	if (msg_br_end_decode(r, &id, inv, sizeof inv) < 0 ||
 	    (w = brk_worker(id)) == NULL || strcmp(inv, w->inv) != 0)
 		return;
-	w->active = 0;
+	brk_finish(w);
+}
+
+/* A recorded invocation is over: write what was kept, then end it. */
+static void
+brk_record(struct mpr *r)
+{
+	struct msg_record m;
+	struct br_worker *w;
+
+	if (msg_record_decode(r, &m) < 0 || (w = brk_worker(m.worker)) ==
+	    NULL || !w->active || strcmp(m.invocation, w->inv) != 0)
+		return;
 	brk_abandon(w, "the invocation ended first");
-	brk_forget_given(w);
+	if (w->record)
+		brrec_write(w, &m);
+	brk_finish(w);
 }
 
 static int brk_load(char *, size_t);
+
+static void
+brk_send_stats(void)
+{
+	struct msg_cap_count c[BRK_MAX_CAPS];
+	msgpack_sbuffer sb;
+	int n = 0;
+
+	for (int i = 0; i < BRK_MAX_CAPS && brk_caps[i].cap != NULL; i++) {
+		snprintf(c[n].cap, sizeof c[n].cap, "%s.%s", brk_caps[i].cap,
+		    brk_caps[i].method);
+		c[n].allowed = B.counts[i][0];
+		c[n].denied = B.counts[i][1];
+		c[n].refused = B.counts[i][2];
+		n++;
+	}
+	msgpack_sbuffer_init(&sb);
+	msg_stats_pack(&sb, c, n);
+	brk_tell_master(&sb);
+	msgpack_sbuffer_destroy(&sb);
+}
 
 static void
 brk_reload(void)
@@ -408,9 +472,16 @@ brk_master_message(struct link *l, const char *buf, size_t len, void *ud)
 	case PROTO_BR_END:
 		brk_end(&r);
 		break;
+	case PROTO_BR_RECORD:
+		brk_record(&r);
+		break;
 	case PROTO_BR_RELOAD:
 		if (msg_br_reload_decode(&r) == 0)
 			brk_reload();
+		break;
+	case PROTO_BR_STATS_ASK:
+		if (msg_stats_ask_decode(&r) == 0)
+			brk_send_stats();
 		break;
 	default:
 		log_err("broker: a message from the master out of protocol");
@@ -452,6 +523,7 @@ brk_load(char *err, size_t len)
 	B.secrets = sec;
 	B.audit_broken = 0;
 	log_set_level(set.log_level);
+	log_configure(set.log_facility, set.log_json);
 	return 0;
 }
 
@@ -487,11 +559,11 @@ brk_open_stores(void)
 }
 
 void
-broker_main(int chan, const char *conf)
+broker_main(int chan, const char *conf, int to_stderr)
 {
 	char err[1024];
 
-	log_init("moonboxd", 1, LOG_LV_INFO);
+	log_init("moonboxd", to_stderr, LOG_LV_INFO);
 	TAILQ_INIT(&B.workers);
 	snprintf(B.conf, sizeof B.conf, "%s", conf);
 	signal(SIGPIPE, SIG_IGN);

@@ -10,7 +10,8 @@
 
 #define BROKER_ARG	"--broker"
 
-/* chan: to the master; conf: moonboxd.conf. Never returns. */
-void	broker_main(int, const char *) __attribute__((noreturn));
+/* chan: to the master; conf: moonboxd.conf; whether to log to standard
+ * error (else syslog). Never returns. */
+void	broker_main(int, const char *, int) __attribute__((noreturn));
 
 #endif

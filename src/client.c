@@ -11,6 +11,9 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <msgpack.h>
 
@@ -46,32 +49,115 @@ mb_error(const struct mb_client *c)
 	return c->err;
 }
 
-struct mb_client *
-mb_connect(const char *path)
+static int mb_roundtrip(struct mb_client *, const char *, const void *, size_t,
+    struct mb_result *, int);
+
+static int
+mb_connect_unix(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct mb_client *c;
+	int fd;
 
 	if (strlen(path) >= sizeof sun.sun_path) {
 		errno = ENAMETOOLONG;
-		return NULL;
+		return -1;
 	}
 	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
-	if ((c = calloc(1, sizeof *c)) == NULL)
-		return NULL;
-	c->next_msgid = 1;
-	mpr_scan_init(&c->scan);
-	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    connect(c->fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
 		int e = errno;
 
-		if (c->fd >= 0)
-			close(c->fd);
-		free(c);
+		close(fd);
 		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* "HOST:PORT", an IPv6 address in brackets: "[::1]:7600". */
+static int
+mb_connect_tcp(const char *hostport)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+	    .ai_socktype = SOCK_STREAM }, *ai, *a;
+	char host[256];
+	const char *colon = strrchr(hostport, ':');
+	size_t n;
+	int fd = -1, one = 1;
+
+	if (colon == NULL || (n = (size_t)(colon - hostport)) == 0 ||
+	    n >= sizeof host) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(host, hostport, n);
+	host[n] = '\0';
+	if (host[0] == '[' && host[n - 1] == ']') {
+		memmove(host, host + 1, n - 2);
+		host[n - 2] = '\0';
+	}
+	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0) {
+		errno = EHOSTUNREACH;
+		return -1;
+	}
+	for (a = ai; a != NULL && fd < 0; a = a->ai_next) {
+		if ((fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
+		    a->ai_protocol)) < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) < 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(ai);
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return fd;
+}
+
+struct mb_client *
+mb_connect(const char *where)
+{
+	struct mb_client *c;
+	int fd = strncmp(where, "tcp:", 4) == 0 ? mb_connect_tcp(where + 4) :
+	    mb_connect_unix(where);
+
+	if (fd < 0)
+		return NULL;
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		close(fd);
 		return NULL;
 	}
+	c->fd = fd;
+	c->next_msgid = 1;
+	mpr_scan_init(&c->scan);
 	return c;
+}
+
+/* Present the listener's token: auth [token]. 0 when accepted. */
+int
+mb_auth(struct mb_client *c, const char *token)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct mb_result r;
+	int st;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_str(&pk, strlen(token));
+	msgpack_pack_str_body(&pk, token, strlen(token));
+	st = mb_roundtrip(c, "auth", sb.data, sb.size, &r, 0);
+	msgpack_sbuffer_destroy(&sb);
+	if (st < 0)
+		return -1;
+	if (!r.ok)
+		st = mb_fail(c, "%s: %s", r.kind, r.message != NULL ?
+		    r.message : "refused");
+	mb_result_free(&r);
+	return st;
 }
 
 void
@@ -388,14 +474,20 @@ mb_pack_options(msgpack_packer *pk, const struct mb_options *o)
 	const struct { const char *name; uint64_t v; } f[] = {
 		{ "deadline", o->deadline_ms }, { "memory", o->memory },
 		{ "instructions", o->instructions }, { "output", o->output },
-		{ "log", o->log },
+		{ "log", o->log }, { "calls", o->calls },
 	};
-	unsigned n = 0;
+	const size_t nf = sizeof f / sizeof f[0];
+	unsigned n = o->record != 0;
 
-	for (int i = 0; i < 5; i++)
+	for (size_t i = 0; i < nf; i++)
 		n += f[i].v > 0;
 	msgpack_pack_map(pk, n);
-	for (int i = 0; i < 5; i++) {
+	if (o->record) {
+		msgpack_pack_str(pk, 6);
+		msgpack_pack_str_body(pk, "record", 6);
+		msgpack_pack_true(pk);
+	}
+	for (size_t i = 0; i < nf; i++) {
 		if (f[i].v == 0)
 			continue;
 		msgpack_pack_str(pk, strlen(f[i].name));

@@ -12,12 +12,18 @@ struct cmd_entry {
 };
 
 int	cmd_run(int, char **);
+int	cmd_test(int, char **);
 int	cmd_call(int, char **);
 int	cmd_ctl(int, char **);
 int	cmd_policy(int, char **);
+int	cmd_replay(int, char **);
+int	cmd_check(int, char **);
 
 /* A socket path: the option, else the environment variable, else the
  * default. */
 const char *call_socket(const char *, const char *, const char *);
+/* Connect, and present the token if one is given (the option, else
+ * $MOONBOX_TOKEN_FILE). NULL after printing why; *status the exit status. */
+struct mb_client *call_connect(const char *, const char *, int *);
 
 #endif

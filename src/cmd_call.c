@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "jsonmp.h"
 #include "kind.h"
+#include "listen.h"
 #include "moonbox.h"
 #include "report.h"
 #include "runopt.h"
@@ -22,14 +23,16 @@
 static void
 call_usage(FILE *f)
 {
-	fputs("usage: moonbox call RULE [--socket PATH] [--input JSON | "
-	    "--input-file FILE]\n"
+	fputs("usage: moonbox call RULE [--socket PATH] [--token-file FILE]\n"
+	    "           [--input JSON | --input-file FILE]\n"
 	    "           [--memory SIZE] [--instructions N] [--timeout TIME]\n"
 	    "           [--output-limit SIZE] [--log-limit SIZE] [--json] "
 	    "[--stats]\n"
-	    "  --socket PATH         moonboxd's socket (default $MOONBOX_SOCKET "
-	    "or\n"
-	    "                        " CALL_DEFAULT_SOCKET ")\n"
+	    "           [--record]\n"
+	    "  --socket PATH         moonboxd's socket, or tcp:HOST:PORT (default\n"
+	    "                        $MOONBOX_SOCKET or " CALL_DEFAULT_SOCKET ")\n"
+	    "  --token-file FILE     present the token in FILE (default\n"
+	    "                        $MOONBOX_TOKEN_FILE)\n"
 	    "  --input JSON          the event, as JSON text (default: null)\n"
 	    "  --input-file FILE     the event from a file, - for standard "
 	    "input\n"
@@ -40,6 +43,7 @@ call_usage(FILE *f)
 	    "  --log-limit SIZE      lower the pool's log limit\n"
 	    "  --json                print one JSON object with the outcome\n"
 	    "  --stats               print the usage figures on stderr\n"
+	    "  --record              have the daemon record the invocation\n"
 	    "  --help                print this help\n", f);
 }
 
@@ -53,6 +57,37 @@ call_socket(const char *given, const char *env, const char *fallback)
 	if ((s = getenv(env)) != NULL && *s != '\0')
 		return s;
 	return fallback;
+}
+
+struct mb_client *
+call_connect(const char *where, const char *token_file, int *status)
+{
+	char token[LISTEN_TOKEN_MAX], err[600];
+	struct mb_client *c;
+
+	if (token_file == NULL && (token_file = getenv("MOONBOX_TOKEN_FILE")) !=
+	    NULL && *token_file == '\0')
+		token_file = NULL;
+	if (token_file != NULL &&
+	    listen_token(token_file, token, sizeof token, err, sizeof err) < 0) {
+		fprintf(stderr, "moonbox: bad_request: %s\n", err);
+		*status = 2;
+		return NULL;
+	}
+	if ((c = mb_connect(where)) == NULL) {
+		fprintf(stderr, "moonbox: internal: cannot connect to moonboxd "
+		    "at %s: %m; is it running? (--socket)\n", where);
+		*status = 3;
+		return NULL;
+	}
+	if (token_file != NULL && mb_auth(c, token) < 0) {
+		fprintf(stderr, "moonbox: denied: %s\n", mb_error(c));
+		mb_close(c);
+		c = NULL;
+		*status = 1;
+	}
+	explicit_bzero(token, sizeof token);
+	return c;
 }
 
 /* Only the limits the user gave are sent; they lower the pool's. */
@@ -72,6 +107,7 @@ call_options(const struct runopt *o, struct mb_options *mo)
 		mo->output = l->output;
 	if (o->given & RUNOPT_GIVEN_LOG)
 		mo->log = l->log;
+	mo->record = o->record;
 }
 
 static json_t *
@@ -177,11 +213,9 @@ cmd_call(int argc, char **argv)
 	}
 	sock = call_socket(opt.socket, "MOONBOX_SOCKET", CALL_DEFAULT_SOCKET);
 	call_options(&opt, &mo);
-	if ((c = mb_connect(sock)) == NULL) {
-		fprintf(stderr, "moonbox: internal: cannot connect to moonboxd "
-		    "at %s: %m; is it running? (--socket)\n", sock);
+	if ((c = call_connect(sock, opt.token_file, &status)) == NULL) {
 		runopt_free(&opt);
-		return 3;
+		return status;
 	}
 	if (mb_invoke_msgpack(c, argv[optind], opt.input.data, opt.input.size,
 	    &mo, &res) < 0) {

@@ -62,9 +62,10 @@ cmd_run(int argc, char **argv)
 		runopt_free(&opt);
 		return 0;
 	}
-	if (opt.socket != NULL) {
-		fprintf(stderr, "moonbox: bad_request: --socket is an option of "
-		    "moonbox call; run executes the rule here\n");
+	if (opt.socket != NULL || opt.token_file != NULL || opt.record) {
+		fprintf(stderr, "moonbox: bad_request: --socket, --token-file "
+		    "and --record are options of moonbox call; run executes the "
+		    "rule here\n");
 		runopt_free(&opt);
 		return 2;
 	}

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -415,4 +417,40 @@ conf_mode(struct conf_err *e, const struct conf_stmt *s, int i, mode_t *out)
 		    "0660");
 	*out = (mode_t)v;
 	return 0;
+}
+
+static int
+conf_private_file(const char *path, const char *who, char *err, size_t len)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return snprintf(err, len, "%s: %s", path, strerror(errno)), -1;
+	if ((st.st_mode & 077) != 0)
+		return snprintf(err, len, "%s: readable by others (mode %04o): "
+		    "chmod 600 it", path, (unsigned)(st.st_mode & 07777)), -1;
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return snprintf(err, len, "%s: owned by uid %u, neither root "
+		    "nor %s", path, (unsigned)st.st_uid, who), -1;
+	return 0;
+}
+
+int
+conf_apply_private(const char *path, const char *who,
+    const struct conf_key *keys, void *ud, char *err, size_t len)
+{
+	struct conf_err e = { path, err, len };
+	struct conf_file f;
+	int r;
+
+	if (conf_private_file(path, who, err, len) < 0 ||
+	    conf_read(path, &f, err, len) < 0)
+		return -1;
+	r = conf_apply(f.stmts, f.nstmts, keys, ud, &e);
+	for (int i = 0; i < f.nstmts; i++)	/* the tree held values too */
+		for (int k = 0; k < f.stmts[i].nargs; k++)
+			explicit_bzero(f.stmts[i].args[k].text,
+			    strlen(f.stmts[i].args[k].text));
+	conf_free(&f);
+	return r;
 }

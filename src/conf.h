@@ -61,6 +61,11 @@ void	conf_free(struct conf_file *);
  * argument counts are errors. */
 int	conf_apply(const struct conf_stmt *, int, const struct conf_key *,
 	    void *, struct conf_err *);
+/* The same for a file of secrets, read and applied whole: it must be
+ * readable by its owner only, who is root or this process's user (named
+ * in messages as who); the parsed text is wiped before it is freed. */
+int	conf_apply_private(const char *, const char *, const struct conf_key *,
+	    void *, char *, size_t);
 
 int	conf_fail(struct conf_err *, int, int, const char *, ...)
 	    __attribute__((format(printf, 4, 5)));

@@ -95,6 +95,7 @@ gen_install(struct gen *g)
 
 	M.cur = g;
 	log_set_level(M.debug ? LOG_LV_DEBUG : g->set.log_level);
+	log_configure(g->set.log_facility, g->set.log_json);
 	for (int i = 0; i < g->npools; i++)
 		pool_maintain(&g->pools[i]);
 	if (old == NULL)

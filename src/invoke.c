@@ -289,6 +289,7 @@ inv_run(struct inv_sandbox *s, const struct inv_request *req,
 	o->wall_ms = m->wall_ms;
 	o->log = m->log;
 	memset(&m->log, 0, sizeof m->log);
+	o->has_seed = sbx_seed(L, o->seed) == 0;
 }
 
 /* After the answer is out: the used state goes, off the request path. */

@@ -35,6 +35,8 @@ struct inv_outcome {
 	int			 counted;	/* instructions were counted */
 	uint64_t		 instructions;
 	uint64_t		 calls;		/* capability calls */
+	int			 has_seed;	/* math.random's, for recordings */
+	int64_t			 seed[2];
 	size_t			 memory;	/* peak bytes */
 	double			 cpu_ms, wall_ms;
 	struct lim_log		 log;

@@ -221,9 +221,9 @@ job_reply(struct job *j, enum mb_kind k, const char *msg, size_t len,
 {
 	job_count(j, k);
 	if (k != MB_OK)
-		log_debug("invocation %s rule %s pool %s: %s: %.*s", j->id,
-		    j->rule, j->pool != NULL ? j->pool->conf->name : "-",
-		    kind_name(k), (int)len, msg);
+		log_inv(LOG_LV_DEBUG, j->id, j->rule, j->pool != NULL ?
+		    j->pool->conf->name : NULL, "%s: %.*s", kind_name(k),
+		    (int)len, msg);
 	if (j->sink != NULL)
 		j->sink->reply(j, k, msg, len, m);
 	job_free(j);
@@ -258,15 +258,28 @@ job_fail(struct job *j, enum mb_kind k, const char *fmt, ...)
 	job_reply(j, k, msg, strlen(msg), NULL);
 }
 
+/* Whether this invocation falls in the configured sample to record. */
+static int
+job_sampled(void)
+{
+	uint32_t r;
+
+	if (M.cur->set.record_sample <= 0)
+		return 0;
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+		return 0;
+	return (double)r / 4294967296.0 < M.cur->set.record_sample;
+}
+
 /*
- * Start an invocation of what q asks, answered through sink (ud and tag
- * are the sink's: its client and msgid, say). Answered at once when the
+ * Start an invocation of what q asks, answered through sink (ud, aux and
+ * tag are the sink's: its client and msgid, say). Answered at once when the
  * rule does not exist, no pool runs it, or the daemon is draining. -1
  * only when out of memory, with nothing answered.
  */
 int
 job_submit(const struct invreq *q, const struct job_sink *sink, void *ud,
-    uint32_t tag)
+    void *aux, uint32_t tag)
 {
 	const struct rule *rule = ruleset_find(&M.cur->rules, q->rule);
 	struct job *j = job_new();
@@ -275,6 +288,7 @@ job_submit(const struct invreq *q, const struct job_sink *sink, void *ud,
 		return -1;
 	j->sink = sink;
 	j->sink_ud = ud;
+	j->sink_aux = aux;
 	j->msgid = tag;
 	snprintf(j->rule, sizeof j->rule, "%s", q->rule);
 	if (sink->opened != NULL)
@@ -292,7 +306,7 @@ job_submit(const struct invreq *q, const struct job_sink *sink, void *ud,
 	j->pool = &M.cur->pools[rule->pool - M.cur->policy.pools];
 	j->limits = j->pool->conf->limits;
 	invopts_apply(&q->opts, &j->limits);
-	j->record = invopts_record(&q->opts);
+	j->record = invopts_record(&q->opts) || job_sampled();
 	if (q->input != NULL && (j->input = malloc(q->input_len)) == NULL) {
 		job_fail(j, MB_INTERNAL, "out of memory");
 		return 0;

@@ -71,7 +71,6 @@ int
 jmp_from_json(const char *text, size_t n, msgpack_sbuffer *sb, char *err,
     size_t len)
 {
-	msgpack_packer pk;
 	json_error_t je;
 	json_t *j;
 	int r;
@@ -82,11 +81,20 @@ jmp_from_json(const char *text, size_t n, msgpack_sbuffer *sb, char *err,
 		    je.line, je.column);
 		return -1;
 	}
+	r = jmp_from_tree(j, sb, err, len);
+	json_decref(j);
+	return r;
+}
+
+/* A jansson tree already parsed (the HTTP API's body) into msgpack. */
+int
+jmp_from_tree(json_t *j, msgpack_sbuffer *sb, char *err, size_t len)
+{
+	msgpack_packer pk;
+
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 	snprintf(err, len, "out of memory");	/* msgpack-c's only failure */
-	r = jmp_pack(&pk, j, 0, err, len);
-	json_decref(j);
-	return r < 0 ? -1 : 0;
+	return jmp_pack(&pk, j, 0, err, len) < 0 ? -1 : 0;
 }
 
 /* The fewest significant digits that print d so that it reads back. */

@@ -12,6 +12,7 @@
 
 /* Parse JSON text into msgpack. Returns 0, or -1 with a message in err. */
 int	 jmp_from_json(const char *, size_t, msgpack_sbuffer *, char *, size_t);
+int	 jmp_from_tree(json_t *, msgpack_sbuffer *, char *, size_t);
 /* Render the one msgpack value in buf as compact JSON text (malloc'ed,
  * NUL-terminated). Object keys come out in byte order; each real uses the
  * fewest digits that read back to the same double. */

@@ -3,6 +3,7 @@
  * instruction accounting across coroutines. Uses Lua's C API only; the one
  * field the API does not expose (a thread's running hook count) is located
  * once at start-up by lim_init() and checked there, or budgets are refused.
+ * The same hook passes line events to a line callback when one is set.
  */
 #include <errno.h>
 #include <limits.h>
@@ -127,11 +128,13 @@ lim_spend(struct lim *m, uint64_t n)
 static void
 lim_arm(struct lim *m, lua_State *L)
 {
-	lua_sethook(L, lim_hook, LUA_MASKCOUNT,
+	lua_sethook(L, lim_hook, LUA_MASKCOUNT |
+	    (m->on_line != NULL ? LUA_MASKLINE : 0),
 	    m->left >= INT_MAX ? INT_MAX : (int)m->left + 1);
 }
 
-/* L takes the CPU: arm its hook for what is left of the budget. */
+/* L takes the CPU: arm its hook for what is left of the budget, and for
+ * line events if they are wanted. */
 void
 lim_enter(struct lim *m, lua_State *L)
 {
@@ -140,6 +143,8 @@ lim_enter(struct lim *m, lua_State *L)
 		lim_trip(L);
 	else if (m->cfg.instructions > 0)
 		lim_arm(m, L);
+	else if (m->on_line != NULL)
+		lua_sethook(L, lim_hook, LUA_MASKLINE, 0);
 }
 
 /* L gives up the CPU: settle what it ran. */
@@ -217,12 +222,18 @@ lim_overrun(struct lim *m)
 	lim_trip(m->running);
 }
 
+/* One hook for both masks: a line event goes to the line callback and
+ * leaves the count alone; a count event settles the budget. */
 static void
 lim_hook(lua_State *L, lua_Debug *ar)
 {
 	struct lim *m = lim_of(L);
 
-	(void)ar;
+	if (ar->event == LUA_HOOKLINE) {
+		if (m->on_line != NULL && m->hit == MB_OK && !m->expired)
+			m->on_line(m->on_line_ud, L, ar);
+		return;
+	}
 	if (m->hit == MB_OK && !m->expired && m->cfg.instructions > 0) {
 		/* The slice ran all but the instruction about to run. */
 		lim_spend(m, (uint64_t)lua_gethookcount(L) - 1);

@@ -8,6 +8,10 @@
  * budget uses a count hook, settled at every coroutine switch.
  * A limit once hit stays hit: every thread entered afterwards, and the thread
  * running when it was hit, raise an error at their next instruction.
+ *
+ * A thread has one hook. When a line callback is set (moonbox test
+ * --coverage), the same hook also takes line events and hands them to it;
+ * the count and the budget are unchanged by them.
  */
 #ifndef MB_LIMIT_H
 #define MB_LIMIT_H
@@ -49,8 +53,14 @@ struct lim_log {
 	unsigned	 lines, dropped;
 };
 
+/* Called from the hook at each new line a thread runs; hooks are off while
+ * it runs, and it must not raise errors or run Lua code. */
+typedef void	(*lim_line_fn)(void *, lua_State *, lua_Debug *);
+
 struct lim {
 	struct lim_config	cfg;
+	lim_line_fn		on_line;	/* NULL: no line events */
+	void			*on_line_ud;
 	struct lim_log		log;
 	int			nclose;		/* nested coroutine.close */
 	uint64_t		calls;		/* capability calls made */

@@ -76,7 +76,7 @@ struct job {
 	char			 id[PROTO_ID_MAX + 1];
 	char			 rule[PROTO_NAME_MAX + 1];
 	const struct job_sink	*sink;		/* NULL once it went away */
-	void			*sink_ud;
+	void			*sink_ud, *sink_aux;
 	uint32_t		 msgid;		/* the sink's tag */
 	int			 record;	/* the client asked for it */
 	struct gen		*gen;		/* held until done */
@@ -121,6 +121,8 @@ struct gen {
 };
 TAILQ_HEAD(gen_list, gen);
 
+#define MASTER_MAX_CAPS	32
+
 /* The master, one per process. */
 struct master {
 	struct event_base	*base;
@@ -141,9 +143,13 @@ struct master {
 	int			 made_chroot;
 	int			 draining;
 	int			 debug;		/* -d: debug lines whatever */
+	int			 foreground;	/* logs go to standard error */
 	struct timespec		 started;
 	struct master_stats	 stats;
 	struct event		*tick;
+	struct msg_cap_count	 caps[MASTER_MAX_CAPS];	/* the broker's */
+	int			 ncaps;
+	unsigned		 http_connections;
 };
 
 extern struct master M;
@@ -172,7 +178,7 @@ unsigned	 pool_count(const struct pool *, enum worker_state);
 /* job.c */
 struct invreq;
 int		 job_submit(const struct invreq *, const struct job_sink *,
-		    void *, uint32_t);
+		    void *, void *, uint32_t);
 void		 job_pack_result(msgpack_sbuffer *, const struct job *,
 		    const struct msg_result *);
 void		 job_pack_error(msgpack_sbuffer *, const struct job *,
@@ -190,7 +196,10 @@ int		 bridge_start(void);
 int		 bridge_attach(struct worker *, int);
 void		 bridge_begin(struct worker *, const struct job *, uint64_t);
 void		 bridge_end(struct worker *, const struct job *);
+void		 bridge_finish(struct worker *, const struct job *, const char *,
+		    size_t, enum mb_kind, const char *);
 void		 bridge_reload(void);
+void		 bridge_stats(void);
 void		 pool_violation(uint64_t, const char *, size_t);
 void		 pool_retire_worker(struct worker *);
 void		 master_jobs_changed(void);	/* mbd.c */

@@ -25,6 +25,9 @@
 #include "master.h"
 #include "rpc.h"
 #include "broker.h"
+#include "httpapi.h"
+#include "listen.h"
+#include "sdnotify.h"
 #include "spawner.h"
 
 #ifndef MB_SYSCONFDIR
@@ -106,46 +109,6 @@ mbd_fatal(const char *fmt, const char *arg)
 	snprintf(msg, sizeof msg, fmt, arg);
 	log_err("%s", msg);
 	exit(1);
-}
-
-/* A listening unix socket at path. A stale socket is replaced; a live one
- * means another daemon, and is an error. */
-static int
-mbd_listen(const char *path, mode_t mode, const char *group, char *err,
-    size_t len)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char dir[SET_SOCKET_PATH_MAX];
-	struct group *gr = NULL;
-	int fd, probe;
-
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
-	snprintf(dir, sizeof dir, "%s", path);
-	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
-		return snprintf(err, len, "%s: cannot create its directory: %s",
-		    path, strerror(errno)), -1;
-	if (group[0] != '\0' && (gr = getgrnam(group)) == NULL)
-		return snprintf(err, len, "%s: no group %s", path, group), -1;
-	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
-		int live = connect(probe, (struct sockaddr *)&sun, sizeof sun) == 0;
-
-		close(probe);
-		if (live)
-			return snprintf(err, len, "%s: another moonboxd is "
-			    "listening there", path), -1;
-	}
-	unlink(path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
-	    chmod(path, mode) < 0 ||
-	    (gr != NULL && chown(path, (uid_t)-1, gr->gr_gid) < 0) ||
-	    listen(fd, 128) < 0) {
-		snprintf(err, len, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* As root, workers run as the configured user in an empty directory. */
@@ -300,7 +263,8 @@ mbd_on_finish(evutil_socket_t fd, short what, void *ud)
 {
 	(void)fd, (void)what, (void)ud;
 	mbd.finish_ticks++;
-	if (rpc_clients() == 0 || mbd.finish_ticks * 20 >= MBD_FLUSH_MS)
+	if ((rpc_clients() == 0 && httpapi_connections() == 0) ||
+	    mbd.finish_ticks * 20 >= MBD_FLUSH_MS)
 		event_base_loopexit(M.base, NULL);
 }
 
@@ -351,9 +315,11 @@ mbd_drain(void)
 	if (M.draining)
 		return;
 	M.draining = 1;
+	sd_tell("STOPPING=1");
 	log_info("shutting down: no new connections; finishing %u "
 	    "invocations", master_jobs_open());
 	rpc_stop_listening();
+	httpapi_stop_listening();
 	unlink(mbd.listen);
 	unlink(mbd.control);
 	tv.tv_sec = (time_t)(M.cur->set.drain_us / 1000000);
@@ -387,8 +353,11 @@ mbd_on_signal(evutil_socket_t sig, short what, void *ud)
 	(void)what, (void)ud;
 	switch (sig) {
 	case SIGHUP:
-		if (!M.draining)
+		if (!M.draining) {
+			sd_tell("RELOADING=1");
 			master_reload(err, sizeof err);
+			sd_tell("READY=1");
+		}
 		break;
 	case SIGCHLD:
 		mbd_reap();
@@ -402,8 +371,10 @@ static void
 mbd_on_tick(evutil_socket_t fd, short what, void *ud)
 {
 	(void)fd, (void)what, (void)ud;
-	if (!M.draining)
+	if (!M.draining) {
 		pool_tick();
+		bridge_stats();
+	}
 	mbd_check_drained();
 }
 
@@ -445,12 +416,57 @@ mbd_open_sockets(const struct settings *s, int *lfd, int *cfd)
 {
 	char err[512];
 
-	if ((*lfd = mbd_listen(s->listen, s->listen_mode, s->listen_group, err,
+	if ((*lfd = listen_unix(s->listen, s->listen_mode, s->listen_group, err,
 	    sizeof err)) < 0 ||
-	    (*cfd = mbd_listen(s->control, 0600, "", err, sizeof err)) < 0)
+	    (*cfd = listen_unix(s->control, 0600, "", err, sizeof err)) < 0)
 		mbd_fatal("%s", err);
 	snprintf(mbd.listen, sizeof mbd.listen, "%s", s->listen);
 	snprintf(mbd.control, sizeof mbd.control, "%s", s->control);
+}
+
+/* A TCP listener's socket and token. Bound off loopback it must have a
+ * token: refusing to start beats serving the network unauthenticated. */
+static int
+mbd_tcp(const struct set_tcp *t, const char *what, char *token, size_t len)
+{
+	char err[600];
+	int fd, loopback = 0;
+
+	token[0] = '\0';
+	if ((fd = listen_tcp(t->host, t->port, &loopback, err, sizeof err)) < 0)
+		mbd_fatal("%s", err);
+	if (t->token_file[0] != '\0' &&
+	    listen_token(t->token_file, token, len, err, sizeof err) < 0)
+		mbd_fatal("%s", err);
+	if (!loopback && token[0] == '\0') {
+		snprintf(err, sizeof err, "%s %s:%d is not a loopback address: "
+		    "give it a token-file", what, t->host, t->port);
+		mbd_fatal("%s", err);
+	}
+	return fd;
+}
+
+static void
+mbd_listen_tcp(const struct settings *s)
+{
+	char token[LISTEN_TOKEN_MAX];
+	int fd;
+
+	if (s->rpc_tcp.on) {
+		fd = mbd_tcp(&s->rpc_tcp, "listen-tcp", token, sizeof token);
+		if (rpc_listen(fd, RPC_CLIENT, token[0] ? token : NULL) < 0)
+			mbd_fatal("cannot listen: %s", strerror(errno));
+		log_info("msgpack-RPC on %s:%d%s", s->rpc_tcp.host,
+		    s->rpc_tcp.port, token[0] ? " with a token" : "");
+	}
+	if (s->http.on) {
+		fd = mbd_tcp(&s->http, "http", token, sizeof token);
+		if (httpapi_start(M.base, fd, token[0] ? token : NULL, s) < 0)
+			mbd_fatal("cannot serve HTTP: %s", strerror(errno));
+		log_info("HTTP on %s:%d%s", s->http.host, s->http.port,
+		    token[0] ? " with a token" : "");
+	}
+	explicit_bzero(token, sizeof token);
 }
 
 static void
@@ -476,8 +492,8 @@ main(int argc, char **argv)
 
 	if (argc == 2 && strcmp(argv[1], SPAWNER_ARG) == 0)
 		spawner_main(SPAWNER_FD);
-	if (argc == 3 && strcmp(argv[1], BROKER_ARG) == 0)
-		broker_main(SPAWNER_FD, argv[2]);
+	if (argc == 4 && strcmp(argv[1], BROKER_ARG) == 0)
+		broker_main(SPAWNER_FD, argv[2], strcmp(argv[3], "stderr") == 0);
 	mbd_parse(argc, argv, &o);
 	log_init("moonboxd", 1, o.debug ? LOG_LV_DEBUG : LOG_LV_INFO);
 	TAILQ_INIT(&M.old);
@@ -494,6 +510,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	M.debug = o.debug;
+	M.foreground = o.foreground;
 	mbd_open_self();
 	mbd_worker_identity(&g->set);
 	mbd_open_sockets(&g->set, &lfd, &cfd);
@@ -512,10 +529,13 @@ main(int argc, char **argv)
 	if (bridge_start() < 0)
 		mbd_fatal("cannot start the broker: %s", strerror(errno));
 	gen_install(g);
-	if (rpc_listen(lfd, RPC_CLIENT) < 0 || rpc_listen(cfd, RPC_CONTROL) < 0)
+	if (rpc_listen(lfd, RPC_CLIENT, NULL) < 0 ||
+	    rpc_listen(cfd, RPC_CONTROL, NULL) < 0)
 		mbd_fatal("cannot listen: %s", strerror(errno));
+	mbd_listen_tcp(&g->set);
 	log_info("moonboxd %s: listening on %s, %d pools, %zu rules",
 	    PACKAGE_VERSION, g->set.listen, g->npools, g->rules.n);
+	sd_tell("READY=1");
 	event_base_dispatch(M.base);
 	mbd_exit_cleanup();
 	log_info("exiting");

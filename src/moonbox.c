@@ -12,9 +12,14 @@
 
 static const struct cmd_entry cmd_table[] = {
 	{ "run",	"run a rule once on an input",	cmd_run },
+	{ "test",	"run the tests of rules",	cmd_test },
 	{ "call",	"invoke a rule through a running moonboxd", cmd_call },
 	{ "ctl",	"control a running moonboxd",	cmd_ctl },
 	{ "policy",	"check a policy file, or explain a decision", cmd_policy },
+	{ "check",	"compile and lint rules, against a policy too",
+	    cmd_check },
+	{ "replay",	"run a recorded invocation again and compare",
+	    cmd_replay },
 };
 
 static void

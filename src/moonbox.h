@@ -25,6 +25,8 @@ struct mb_options {
 	uint64_t	 instructions;
 	uint64_t	 output;
 	uint64_t	 log;
+	uint64_t	 calls;		/* capability calls */
+	int		 record;	/* write a recording of it */
 };
 
 struct mb_usage {
@@ -51,8 +53,12 @@ struct mb_result {
 	size_t		 raw_len;
 };
 
-/* Connect to a unix socket. NULL with errno set on failure. */
+/* Connect to a unix socket's path, or to "tcp:HOST:PORT". NULL with errno
+ * set on failure. */
 struct mb_client *mb_connect(const char *);
+/* Present a TCP listener's token; 0 when accepted (a refusal closes the
+ * connection). */
+int		 mb_auth(struct mb_client *, const char *);
 void		 mb_close(struct mb_client *);
 /* What the last failure of this client was, as text. */
 const char	*mb_error(const struct mb_client *);

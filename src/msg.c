@@ -57,7 +57,7 @@ msg_type(const char *buf, size_t len, enum proto_type *t)
 	return 0;
 }
 
-static int
+int
 msg_fail(struct mpr *r, const char *what)
 {
 	r->err = what;
@@ -65,8 +65,8 @@ msg_fail(struct mpr *r, const char *what)
 }
 
 /* The array header with exactly nfields after the type, and the type. */
-static int
-msg_open(struct mpr *r, enum proto_type t, uint32_t nfields)
+int
+msg_open(struct mpr *r, int t, uint32_t nfields)
 {
 	uint32_t n;
 	int64_t v;
@@ -102,7 +102,7 @@ msg_bytes(struct mpr *r, struct msg_span *sp)
 	return mpr_bytes(r, &sp->p, &sp->n);
 }
 
-static void
+void
 msg_pack_bytes(msgpack_packer *pk, const char *s, size_t n, int bin)
 {
 	if (bin) {
@@ -114,7 +114,7 @@ msg_pack_bytes(msgpack_packer *pk, const char *s, size_t n, int bin)
 	}
 }
 
-static void
+void
 msg_pack_cstr(msgpack_packer *pk, const char *s)
 {
 	msg_pack_bytes(pk, s != NULL ? s : "", s != NULL ? strlen(s) : 0, 0);
@@ -210,7 +210,7 @@ msg_result_pack(msgpack_sbuffer *sb, const char *id,
 	const char *s;
 	size_t at = 0, n;
 
-	msg_begin(sb, &pk, PROTO_WK_RESULT, 6);
+	msg_begin(sb, &pk, PROTO_WK_RESULT, 7);
 	msg_pack_cstr(&pk, id);
 	msg_pack_cstr(&pk, kind_name(o->kind));
 	msg_pack_cstr(&pk, o->message);
@@ -231,6 +231,12 @@ msg_result_pack(msgpack_sbuffer *sb, const char *id,
 	msgpack_pack_array(&pk, o->log.lines);
 	while (lim_log_next(&m, &at, &s, &n))
 		msg_pack_bytes(&pk, s, n, 1);
+	if (o->has_seed) {
+		msgpack_pack_array(&pk, 2);
+		msgpack_pack_int64(&pk, o->seed[0]);
+		msgpack_pack_int64(&pk, o->seed[1]);
+	} else
+		msgpack_pack_nil(&pk);
 	return msg_finish(sb);
 }
 
@@ -268,6 +274,20 @@ msg_log_decode(struct mpr *r, struct msg_result *m)
 	return 0;
 }
 
+static int
+msg_seed_decode(struct mpr *r, struct msg_result *m)
+{
+	uint32_t n;
+
+	if (mpr_is_nil(r))
+		return 0;
+	if (mpr_array(r, &n) < 0 || n != 2 || mpr_int(r, &m->seed[0]) < 0 ||
+	    mpr_int(r, &m->seed[1]) < 0)
+		return r->err != NULL ? -1 : msg_fail(r, "seed is two integers");
+	m->has_seed = 1;
+	return 0;
+}
+
 /* The result must be exactly one value we could have packed ourselves. */
 static int
 msg_result_value(struct mpr *r, const struct msg_result *m)
@@ -288,7 +308,7 @@ msg_result_decode(struct mpr *r, struct msg_result *m)
 	char kind[32];
 
 	memset(m, 0, sizeof *m);
-	if (msg_open(r, PROTO_WK_RESULT, 6) < 0 ||
+	if (msg_open(r, PROTO_WK_RESULT, 7) < 0 ||
 	    msg_cstr(r, m->id, sizeof m->id) < 0 ||
 	    msg_cstr(r, kind, sizeof kind) < 0)
 		return -1;
@@ -296,7 +316,8 @@ msg_result_decode(struct mpr *r, struct msg_result *m)
 		return msg_fail(r, "unknown error kind");
 	if (mpr_str(r, &m->message.p, &m->message.n) < 0 ||
 	    msg_bytes(r, &m->result) < 0 || msg_result_value(r, m) < 0 ||
-	    msg_usage_decode(r, m) < 0 || msg_log_decode(r, m) < 0)
+	    msg_usage_decode(r, m) < 0 || msg_log_decode(r, m) < 0 ||
+	    msg_seed_decode(r, m) < 0)
 		return -1;
 	return mpr_end(r);
 }
@@ -320,6 +341,8 @@ msg_result_outcome(const struct msg_result *m, struct inv_outcome *o)
 	o->counted = m->counted;
 	o->instructions = m->instructions;
 	o->calls = m->calls;
+	o->has_seed = m->has_seed;
+	memcpy(o->seed, m->seed, sizeof o->seed);
 	o->memory = (size_t)m->memory;
 	o->cpu_ms = (double)m->cpu_us / 1000;
 	o->wall_ms = (double)m->wall_us / 1000;
@@ -466,23 +489,28 @@ msg_br_begin_pack(msgpack_sbuffer *sb, const struct msg_br_begin *b)
 {
 	msgpack_packer pk;
 
-	msg_begin(sb, &pk, PROTO_BR_BEGIN, 5);
+	msg_begin(sb, &pk, PROTO_BR_BEGIN, 6);
 	msgpack_pack_uint64(&pk, b->worker);
 	msg_pack_cstr(&pk, b->invocation);
 	msg_pack_cstr(&pk, b->rule);
 	msgpack_pack_uint64(&pk, b->calls);
 	msgpack_pack_uint64(&pk, b->deadline_ms);
+	if (b->record)
+		msgpack_pack_true(&pk);
+	else
+		msgpack_pack_false(&pk);
 	msg_finish(sb);
 }
 
 int
 msg_br_begin_decode(struct mpr *r, struct msg_br_begin *b)
 {
-	if (msg_open(r, PROTO_BR_BEGIN, 5) < 0 ||
+	if (msg_open(r, PROTO_BR_BEGIN, 6) < 0 ||
 	    mpr_uint(r, &b->worker) < 0 ||
 	    msg_cstr(r, b->invocation, sizeof b->invocation) < 0 ||
 	    msg_cstr(r, b->rule, sizeof b->rule) < 0 ||
-	    mpr_uint(r, &b->calls) < 0 || mpr_uint(r, &b->deadline_ms) < 0)
+	    mpr_uint(r, &b->calls) < 0 || mpr_uint(r, &b->deadline_ms) < 0 ||
+	    mpr_bool(r, &b->record) < 0)
 		return -1;
 	return mpr_end(r);
 }
@@ -622,6 +650,115 @@ msg_cap_reply_decode(struct mpr *r, struct msg_cap_reply *c)
 		return msg_fail(r, "unknown error kind");
 	if (mpr_str(r, &c->message.p, &c->message.n) < 0 ||
 	    mpr_raw(r, MPR_MAX_DEPTH, &c->value.p, &c->value.n) < 0)
+		return -1;
+	return mpr_end(r);
+}
+
+/* STATS_ASK (master -> broker), STATS (broker -> master) */
+
+void
+msg_stats_ask_pack(msgpack_sbuffer *sb)
+{
+	msgpack_packer pk;
+
+	msg_begin(sb, &pk, PROTO_BR_STATS_ASK, 0);
+	msg_finish(sb);
+}
+
+int
+msg_stats_ask_decode(struct mpr *r)
+{
+	if (msg_open(r, PROTO_BR_STATS_ASK, 0) < 0)
+		return -1;
+	return mpr_end(r);
+}
+
+void
+msg_stats_pack(msgpack_sbuffer *sb, const struct msg_cap_count *c, int n)
+{
+	msgpack_packer pk;
+
+	msg_begin(sb, &pk, PROTO_BR_STATS, 1);
+	msgpack_pack_array(&pk, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		msgpack_pack_array(&pk, 4);
+		msg_pack_cstr(&pk, c[i].cap);
+		msgpack_pack_uint64(&pk, c[i].allowed);
+		msgpack_pack_uint64(&pk, c[i].denied);
+		msgpack_pack_uint64(&pk, c[i].refused);
+	}
+	msg_finish(sb);
+}
+
+int
+msg_stats_decode(struct mpr *r, struct msg_cap_count *c, int max, int *n)
+{
+	uint32_t k, f;
+
+	if (msg_open(r, PROTO_BR_STATS, 1) < 0 || mpr_array(r, &k) < 0)
+		return -1;
+	if (k > (uint32_t)max)
+		return msg_fail(r, "too many capabilities");
+	for (uint32_t i = 0; i < k; i++)
+		if (mpr_array(r, &f) < 0 || f != 4 ||
+		    msg_cstr(r, c[i].cap, sizeof c[i].cap) < 0 ||
+		    mpr_uint(r, &c[i].allowed) < 0 ||
+		    mpr_uint(r, &c[i].denied) < 0 ||
+		    mpr_uint(r, &c[i].refused) < 0)
+			return r->err != NULL ? -1 : msg_fail(r, "bad counts");
+	*n = (int)k;
+	return mpr_end(r);
+}
+
+/* RECORD (master -> broker) */
+
+static void
+msg_pack_limits(msgpack_packer *pk, const struct lim_config *l)
+{
+	msgpack_pack_array(pk, 6);
+	msgpack_pack_uint64(pk, l->memory);
+	msgpack_pack_uint64(pk, l->instructions);
+	msgpack_pack_uint64(pk, l->timeout_us);
+	msgpack_pack_uint64(pk, l->output);
+	msgpack_pack_uint64(pk, l->log);
+	msgpack_pack_uint64(pk, l->calls);
+}
+
+int
+msg_record_pack(msgpack_sbuffer *sb, const struct msg_record *m)
+{
+	msgpack_packer pk;
+
+	msg_begin(sb, &pk, PROTO_BR_RECORD, 9);
+	msgpack_pack_uint64(&pk, m->worker);
+	msg_pack_cstr(&pk, m->invocation);
+	msg_pack_cstr(&pk, m->rule);
+	msg_pack_bytes(&pk, m->source.p, m->source.n, 1);
+	msg_pack_bytes(&pk, m->input.n > 0 ? m->input.p : "", m->input.n, 1);
+	msg_pack_limits(&pk, &m->limits);
+	msg_pack_bytes(&pk, m->result.n > 0 ? m->result.p : "", m->result.n, 1);
+	msg_pack_cstr(&pk, kind_name(m->kind));
+	msg_pack_bytes(&pk, m->message.p, m->message.n, 0);
+	return msg_finish(sb);
+}
+
+int
+msg_record_decode(struct mpr *r, struct msg_record *m)
+{
+	char kind[32];
+
+	memset(m, 0, sizeof *m);
+	if (msg_open(r, PROTO_BR_RECORD, 9) < 0 ||
+	    mpr_uint(r, &m->worker) < 0 ||
+	    msg_cstr(r, m->invocation, sizeof m->invocation) < 0 ||
+	    msg_cstr(r, m->rule, sizeof m->rule) < 0 ||
+	    msg_bytes(r, &m->source) < 0 || msg_bytes(r, &m->input) < 0 ||
+	    msg_limits_decode(r, &m->limits) < 0 ||
+	    msg_bytes(r, &m->result) < 0 || msg_cstr(r, kind, sizeof kind) < 0)
+		return -1;
+	if (kind_from_name(kind, &m->kind) < 0)
+		return msg_fail(r, "unknown error kind");
+	if (mpr_str(r, &m->message.p, &m->message.n) < 0)
 		return -1;
 	return mpr_end(r);
 }

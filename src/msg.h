@@ -36,6 +36,8 @@ struct msg_result {
 	uint64_t	 instructions, memory, cpu_us, wall_us, calls, log_dropped;
 	struct msg_span	 log;		/* the array of lines, validated */
 	uint32_t	 log_lines;
+	int		 has_seed;
+	int64_t		 seed[2];
 };
 
 struct msg_spawn {
@@ -52,6 +54,17 @@ struct msg_br_begin {
 	char		 rule[PROTO_NAME_MAX + 1];
 	uint64_t	 calls;
 	uint64_t	 deadline_ms;
+	int		 record;
+};
+
+struct msg_record {
+	uint64_t		 worker;
+	char			 invocation[PROTO_ID_MAX + 1];
+	char			 rule[PROTO_NAME_MAX + 1];
+	struct msg_span		 source, input, result;
+	struct lim_config	 limits;
+	enum mb_kind		 kind;
+	struct msg_span		 message;
 };
 
 struct msg_cap_call {
@@ -69,9 +82,22 @@ struct msg_cap_reply {
 	struct msg_span	 value;		/* one value */
 };
 
+/* The broker's counts for one capability (PROTO_BR_STATS). */
+struct msg_cap_count {
+	char		 cap[40];	/* "kv.get" */
+	uint64_t	 allowed, denied, refused;
+};
+
 /* Start and finish a frame in sb: the length prefix is patched in. */
 void	msg_begin(msgpack_sbuffer *, msgpack_packer *, enum proto_type, int);
 int	msg_finish(msgpack_sbuffer *);
+/* Fields, for the messages of another channel too (tester_msg.c): the
+ * array of exactly nfields after type t; a failure's reason; a string (or
+ * bin) and a C string (NULL: empty) packed. */
+int	msg_open(struct mpr *, int, uint32_t);
+int	msg_fail(struct mpr *, const char *);
+void	msg_pack_bytes(msgpack_packer *, const char *, size_t, int);
+void	msg_pack_cstr(msgpack_packer *, const char *);
 
 /* The type of a frame body, peeked. Each decoder then reads the whole body
  * from a fresh reader: the array, its length, the type, every field, and
@@ -118,5 +144,11 @@ int	msg_cap_call_decode(struct mpr *, struct msg_cap_call *);
 void	msg_cap_reply_begin(msgpack_sbuffer *, msgpack_packer *, uint64_t,
 	    enum mb_kind, const char *);
 int	msg_cap_reply_decode(struct mpr *, struct msg_cap_reply *);
+int	msg_record_pack(msgpack_sbuffer *, const struct msg_record *);
+int	msg_record_decode(struct mpr *, struct msg_record *);
+void	msg_stats_ask_pack(msgpack_sbuffer *);
+int	msg_stats_ask_decode(struct mpr *);
+void	msg_stats_pack(msgpack_sbuffer *, const struct msg_cap_count *, int);
+int	msg_stats_decode(struct mpr *, struct msg_cap_count *, int, int *);
 
 #endif

@@ -239,7 +239,7 @@ wk_result(struct worker *w, const char *buf, size_t len)
 	evtimer_del(w->deadline);
 	w->job = NULL;
 	w->invocations++;
-	bridge_end(w, j);
+	bridge_finish(w, j, buf, len, m.kind, "");
 	job_done(j, &m);
 	worker_next(w);
 }
@@ -313,15 +313,16 @@ worker_on_deadline(evutil_socket_t fd, short what, void *ud)
 
 	(void)fd, (void)what;
 	w->job = NULL;
-	bridge_end(w, j);
+	bridge_finish(w, j, NULL, 0, MB_TIMEOUT, "the rule ran past its "
+	    "deadline and its worker was killed");
 	worker_kill(w);
 	w->pool->stats->kills++;
 	w->pool->stats->restarts++;
 	if (rs != NULL)
 		rs->kills++;
-	log_warn("invocation %s of rule %s (pool %s) ran past its deadline "
-	    "inside a library function: worker %llu killed", j->id, j->rule,
-	    w->pool->conf->name, (unsigned long long)w->id);
+	log_inv(LOG_LV_WARN, j->id, j->rule, w->pool->conf->name, "ran past "
+	    "its deadline inside a library function: worker %llu killed",
+	    (unsigned long long)w->id);
 	job_fail(j, MB_TIMEOUT, "deadline of %llu ms passed while the rule ran "
 	    "inside a library function; its worker was killed",
 	    (unsigned long long)(j->limits.timeout_us / 1000));
@@ -577,9 +578,10 @@ worker_gone(struct worker *w, int status)
 
 		if (rs != NULL)
 			rs->kills++;
-		bridge_end(w, j);
-		log_warn("rule %s (pool %s) took its worker down: %s; "
-		    "invocation %s", j->rule, p->conf->name, how, j->id);
+		bridge_finish(w, j, NULL, 0, MB_KILLED, "the worker running "
+		    "the rule died");
+		log_inv(LOG_LV_WARN, j->id, j->rule, p->conf->name, "the rule "
+		    "took its worker down: %s", how);
 		job_fail(j, MB_KILLED, "the worker running the rule was %s",
 		    how);
 	}

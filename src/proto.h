@@ -14,6 +14,8 @@
  *   3xx master -> spawner	4xx spawner -> master
  *   5xx master -> broker	6xx broker -> master
  *   7xx worker -> broker	8xx broker -> worker
+ *   9xx moonbox test's parent and its workers: tester.h, a tool's own
+ *       channel that no daemon process speaks
  *
  * The client protocol (msgpack-RPC on the daemon's sockets) is not framed
  * this way; its methods are in rpc.c and moonboxd(8).
@@ -50,7 +52,7 @@ enum proto_type {
 	 * [201, id:str, kind:str, message:str, result:bin (empty unless ok),
 	 *  usage:[instructions:uint|nil, memory:uint, cpu_us:uint,
 	 *         wall_us:uint, calls:uint, log_dropped:uint],
-	 *  log:[line:bin, ...]]
+	 *  log:[line:bin, ...], seed:[int, int]|nil (math.random's)]
 	 * Permitted only while an invocation is out, with its id.
 	 */
 	PROTO_WK_RESULT = 201,
@@ -99,7 +101,9 @@ enum proto_type {
 	 * master -> broker: the worker starts an invocation. Capability calls
 	 * on its channel are now this invocation's, until END.
 	 * [501, worker:uint, invocation:str, rule:str, calls:uint (limit),
-	 *  deadline_ms:uint (what is left of it)]
+	 *  deadline_ms:uint (what is left of it), record:bool]
+	 * With record, the broker keeps the calls and their replies until
+	 * PROTO_BR_RECORD, which then takes the place of END.
 	 * Sent before the worker is given PROTO_WK_INVOKE.
 	 */
 	PROTO_BR_BEGIN = 501,
@@ -119,6 +123,22 @@ enum proto_type {
 	PROTO_BR_RELOAD = 503,
 
 	/*
+	 * master -> broker: send your counters. Reply: PROTO_BR_STATS.
+	 * [504]
+	 */
+	PROTO_BR_STATS_ASK = 504,
+
+	/*
+	 * master -> broker: a recorded invocation ended; write its recording
+	 * (the broker holds the calls and the secrets to redact). Ends the
+	 * invocation as END does.
+	 * [505, worker:uint, invocation:str, rule:str, source:bin, input:bin,
+	 *  limits:[6 uint, as in INVOKE], result:bin (a PROTO_WK_RESULT body;
+	 *  empty when no worker answered), kind:str, message:str]
+	 */
+	PROTO_BR_RECORD = 505,
+
+	/*
 	 * broker -> master: a worker broke the protocol on its broker
 	 * channel (garbage, an out-of-phase call); the master kills it.
 	 * [600, worker:uint, message:str]
@@ -130,6 +150,13 @@ enum proto_type {
 	 * [601, ok:bool, message:str]
 	 */
 	PROTO_BR_RELOADED = 601,
+
+	/*
+	 * broker -> master: capability decisions so far, per capability.
+	 * [602, [[capability:str, allowed:uint, denied:uint, refused:uint],
+	 *  ...]] (refused: before the policy, for bad arguments)
+	 */
+	PROTO_BR_STATS = 602,
 
 	/*
 	 * worker -> broker: a capability call of the running invocation.

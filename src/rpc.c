@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "invreq.h"
+#include "listen.h"
 #include "log.h"
 #include "master.h"
 #include "rpc.h"
@@ -25,6 +26,8 @@
 struct client {
 	struct link		*link;
 	enum rpc_socket		 socket;
+	const char		*token;		/* to present; NULL: none */
+	int			 authed;
 	unsigned		 inflight;
 	struct job_list		 jobs;
 	int			 eof;
@@ -36,14 +39,18 @@ struct listener {
 	struct event		*ev;
 	int			 fd;
 	enum rpc_socket		 socket;
+	char			 token[LISTEN_TOKEN_MAX];	/* "": none */
 };
 
 static TAILQ_HEAD(, client) clients = TAILQ_HEAD_INITIALIZER(clients);
 static unsigned nclients;
-static struct listener listeners[2];
+static struct listener listeners[3];
 static int nlisteners;
 
+static void method_auth(struct rpc_call *);
+
 static const struct rpc_method methods[] = {
+	{ "auth",	RPC_CLIENT | RPC_CONTROL,	method_auth },
 	{ "invoke",	RPC_CLIENT | RPC_CONTROL,	method_invoke },
 	{ "ping",	RPC_CLIENT | RPC_CONTROL,	method_ping },
 	{ "rules",	RPC_CLIENT | RPC_CONTROL,	method_rules },
@@ -166,6 +173,14 @@ rpc_dispatch(struct client *c, uint32_t msgid, const char *name, size_t n,
 		if (strlen(methods[i].name) != n ||
 		    memcmp(methods[i].name, name, n) != 0)
 			continue;
+		if (c->token != NULL && !c->authed &&
+		    methods[i].call != method_auth) {
+			rpc_error(c, msgid, MB_DENIED, "this socket needs a "
+			    "token: call auth [token] first");
+			if (c->link != NULL)
+				link_close_after_flush(c->link);
+			return;
+		}
 		if (!(methods[i].sockets & c->socket)) {
 			snprintf(msg, sizeof msg, "method '%s' is only "
 			    "available on the control socket", methods[i].name);
@@ -323,7 +338,7 @@ method_invoke(struct rpc_call *call)
 		rpc_error(call->client, call->msgid, MB_BAD_REQUEST, err);
 		return;
 	}
-	if (job_submit(&q, &rpc_sink, call->client, call->msgid) < 0)
+	if (job_submit(&q, &rpc_sink, call->client, NULL, call->msgid) < 0)
 		rpc_error(call->client, call->msgid, MB_INTERNAL,
 		    "out of memory");
 }
@@ -354,6 +369,7 @@ rpc_on_accept(evutil_socket_t fd, short what, void *ud)
 		return;
 	}
 	c->socket = ls->socket;
+	c->token = ls->token[0] != '\0' ? ls->token : NULL;
 	TAILQ_INIT(&c->jobs);
 	c->link = link_new(M.base, s, LINK_STREAM, M.cur->set.max_request,
 	    &client_link_ops, c);
@@ -367,8 +383,37 @@ rpc_on_accept(evutil_socket_t fd, short what, void *ud)
 	M.stats.connections++;
 }
 
+/* auth [token]: a TCP listener's clients present its token first. A wrong
+ * one ends the connection. */
+static void
+method_auth(struct rpc_call *call)
+{
+	struct client *c = call->client;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	const char *t;
+	size_t n;
+
+	if (call->nparams != 1 || mpr_str(call->params, &t, &n) < 0 ||
+	    mpr_end(call->params) < 0) {
+		rpc_error(c, call->msgid, MB_BAD_REQUEST, "auth takes [token]");
+		return;
+	}
+	if (c->token != NULL && !listen_token_ok(c->token, t, n)) {
+		log_warn("client refused: a wrong token");
+		rpc_error(c, call->msgid, MB_DENIED, "wrong token");
+		if (c->link != NULL)
+			link_close_after_flush(c->link);
+		return;
+	}
+	c->authed = 1;
+	rpc_result_begin(&sb, &pk, call->msgid);
+	msgpack_pack_true(&pk);
+	rpc_result_end(c, &sb);
+}
+
 int
-rpc_listen(int fd, enum rpc_socket which)
+rpc_listen(int fd, enum rpc_socket which, const char *token)
 {
 	struct listener *ls;
 
@@ -377,6 +422,7 @@ rpc_listen(int fd, enum rpc_socket which)
 	ls = &listeners[nlisteners];
 	ls->fd = fd;
 	ls->socket = which;
+	snprintf(ls->token, sizeof ls->token, "%s", token != NULL ? token : "");
 	if (evutil_make_socket_nonblocking(fd) < 0 ||
 	    (ls->ev = event_new(M.base, fd, EV_READ | EV_PERSIST, rpc_on_accept,
 	    ls)) == NULL || event_add(ls->ev, NULL) < 0)

@@ -35,7 +35,9 @@ struct rpc_method {
 	void		(*call)(struct rpc_call *);
 };
 
-int	rpc_listen(int, enum rpc_socket);
+/* Serve msgpack-RPC on a listening socket; token: what its clients must
+ * present with auth first, or NULL. */
+int	rpc_listen(int, enum rpc_socket, const char *);
 void	rpc_stop_listening(void);
 unsigned rpc_clients(void);
 /* Close every client once its replies are out (shutdown). */

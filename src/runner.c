@@ -3,9 +3,12 @@
  * `moonbox run` and the tests: the same worker code as the daemon's, behind
  * the same protocol. The parent holds the deadline: a worker that runs past
  * it plus a grace period (stuck inside C, where no hook fires) is killed
- * and the invocation reported as a timeout. Uses worker.c, chan.c, msg.c.
+ * and the invocation reported as a timeout. With a handler, the parent
+ * also stands in for the broker: the worker's capability calls come to it
+ * on a second channel (moonbox replay). Uses worker.c, chan.c, msg.c.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,7 +32,10 @@
 struct runner {
 	pid_t		 pid;
 	int		 chan;
-	char		 chroot[64];
+	int		 broker;	/* calls served here; -1: none */
+	modcap_handler	 serve;
+	void		*ud;
+	char		 chroot[RUNNER_DIR_MAX];
 	struct timespec	 t0;
 };
 
@@ -42,30 +48,58 @@ runner_ms_since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* As root a worker drops to an unprivileged user in an empty directory. */
-static int
-runner_identity(struct runner *rn, struct contain_config *c,
-    struct inv_outcome *o)
+/* As root a contained child drops to an unprivileged user in an empty
+ * directory; dir (RUNNER_DIR_MAX bytes) gets its path, "" when none. */
+int
+runner_drop_config(struct contain_config *c, char *dir, char *err,
+    size_t errlen)
 {
 	struct passwd *pw;
 
+	dir[0] = '\0';
 	if (geteuid() != 0)
 		return 0;
 	if ((pw = getpwnam(RUNNER_WORKER_USER)) == NULL) {
-		inv_fail(o, MB_INTERNAL, "running as root needs the user %s to "
+		snprintf(err, errlen, "running as root needs the user %s to "
 		    "run rules as", RUNNER_WORKER_USER);
 		return -1;
 	}
-	snprintf(rn->chroot, sizeof rn->chroot, "/tmp/moonbox-run-XXXXXX");
-	if (mkdtemp(rn->chroot) == NULL) {
-		inv_fail(o, MB_INTERNAL, "cannot make an empty directory for "
+	snprintf(dir, RUNNER_DIR_MAX, "/tmp/moonbox-run-XXXXXX");
+	if (mkdtemp(dir) == NULL) {
+		snprintf(err, errlen, "cannot make an empty directory for "
 		    "the worker: %s", strerror(errno));
-		rn->chroot[0] = '\0';
+		dir[0] = '\0';
 		return -1;
 	}
 	c->uid = pw->pw_uid;
 	c->gid = pw->pw_gid;
-	c->empty_dir = rn->chroot;
+	c->empty_dir = dir;
+	return 0;
+}
+
+static int
+runner_identity(struct runner *rn, struct contain_config *c,
+    struct inv_outcome *o)
+{
+	char err[256];
+
+	if (runner_drop_config(c, rn->chroot, err, sizeof err) == 0)
+		return 0;
+	inv_fail(o, MB_INTERNAL, "%s", err);
+	return -1;
+}
+
+/* When calls are served here, the worker's broker channel. */
+static int
+runner_broker_pair(struct runner *rn, int bv[2], struct inv_outcome *o)
+{
+	if (rn->serve == NULL)
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, bv) < 0) {
+		inv_fail(o, MB_INTERNAL, "socketpair: %s", strerror(errno));
+		bv[0] = bv[1] = -1;
+		return -1;
+	}
 	return 0;
 }
 
@@ -74,7 +108,7 @@ runner_spawn(struct runner *rn, const struct lim_config *l,
     struct inv_outcome *o)
 {
 	struct worker_config wc = { .broker = -1 };
-	int sv[2];
+	int sv[2], bv[2] = { -1, -1 };
 
 	wc.contain.address_space = runner_address_space(l);
 	wc.contain.cpu_seconds = (unsigned)(l->timeout_us / 1000000) + 2;
@@ -84,22 +118,36 @@ runner_spawn(struct runner *rn, const struct lim_config *l,
 		inv_fail(o, MB_INTERNAL, "socketpair: %s", strerror(errno));
 		return -1;
 	}
+	if (runner_broker_pair(rn, bv, o) < 0) {
+		close(sv[0]), close(sv[1]);
+		return -1;
+	}
 	fflush(NULL);
 	clock_gettime(CLOCK_MONOTONIC, &rn->t0);
 	if ((rn->pid = fork()) < 0) {
 		inv_fail(o, MB_INTERNAL, "fork: %s", strerror(errno));
 		close(sv[0]), close(sv[1]);
+		if (bv[0] >= 0)
+			close(bv[0]), close(bv[1]);
 		return -1;
 	}
 	if (rn->pid == 0) {
+		int keep[2] = { sv[1], bv[1] };
+
 		close(sv[0]);
+		if (bv[0] >= 0)
+			close(bv[0]);
 		wc.chan = sv[1];
-		wc.contain.keep_fds = &wc.chan;
-		wc.contain.nkeep = 1;
+		wc.broker = bv[1];
+		wc.contain.keep_fds = keep;
+		wc.contain.nkeep = bv[1] >= 0 ? 2 : 1;
 		worker_main(&wc);
 	}
 	close(sv[1]);
 	rn->chan = sv[0];
+	if (bv[0] >= 0)
+		close(bv[1]);
+	rn->broker = bv[0];
 	return 0;
 }
 
@@ -155,6 +203,74 @@ runner_recv(struct runner *rn, int timeout_ms, char **buf, size_t *len,
 		return -1;
 	}
 	return 1;
+}
+
+static void
+runner_broker_close(struct runner *rn)
+{
+	if (rn->broker >= 0)
+		close(rn->broker);
+	rn->broker = -1;
+}
+
+/* One capability call from the worker, answered by the handler; a call
+ * out of protocol, or no answer, closes the channel (to the worker: the
+ * broker is not available). */
+static void
+runner_serve(struct runner *rn)
+{
+	enum proto_type t;
+	char *frame, *reply, *out;
+	size_t len, rlen;
+
+	if (chan_recv(rn->broker, &frame, &len, RUNNER_READY_MS) != 1) {
+		runner_broker_close(rn);
+		return;
+	}
+	reply = msg_type(frame, len, &t) == 0 && t == PROTO_CAP_CALL ?
+	    rn->serve(rn->ud, frame, len, &rlen) : NULL;
+	free(frame);
+	if (reply == NULL || rlen > PROTO_FRAME_MAX ||
+	    (out = malloc(rlen + PROTO_FRAME_HEADER)) == NULL) {
+		free(reply);
+		runner_broker_close(rn);
+		return;
+	}
+	out[0] = (char)(rlen >> 24), out[1] = (char)(rlen >> 16);
+	out[2] = (char)(rlen >> 8), out[3] = (char)rlen;
+	memcpy(out + PROTO_FRAME_HEADER, reply, rlen);
+	if (chan_send(rn->broker, out, rlen + PROTO_FRAME_HEADER) < 0)
+		runner_broker_close(rn);
+	free(reply);
+	free(out);
+}
+
+/* As runner_recv, serving capability calls while it waits. */
+static int
+runner_await(struct runner *rn, int timeout_ms, char **buf, size_t *len,
+    enum proto_type *t)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p[2] = {
+			{ rn->chan, POLLIN, 0 }, { rn->broker, POLLIN, 0 }
+		};
+		int left = timeout_ms - (int)runner_ms_since(&t0), r;
+
+		if (left <= 0)
+			return -2;
+		if (rn->broker < 0)
+			return runner_recv(rn, left, buf, len, t);
+		if ((r = poll(p, 2, left)) < 0 && errno != EINTR)
+			return -1;
+		if (r <= 0)
+			continue;
+		if (p[0].revents != 0)
+			return runner_recv(rn, left, buf, len, t);
+		runner_serve(rn);
+	}
 }
 
 /* 1 when the worker is ready, 0 when it is gone, -1 when it failed. */
@@ -213,7 +329,7 @@ runner_exchange(struct runner *rn, const struct inv_request *req,
 	if (st < 0)
 		return 0;	/* the worker is gone: reaping says why */
 	wait_ms = (int)(req->limits.timeout_us / 1000) + RUNNER_GRACE_MS;
-	if ((st = runner_recv(rn, wait_ms, &buf, &len, &t)) != 1)
+	if ((st = runner_await(rn, wait_ms, &buf, &len, &t)) != 1)
 		return st == -2 ? -2 : 0;
 	mpr_init(&r, buf, len);
 	if (t != PROTO_WK_RESULT || msg_result_decode(&r, &m) < 0 ||
@@ -230,7 +346,15 @@ runner_exchange(struct runner *rn, const struct inv_request *req,
 void
 runner_run(const struct inv_request *req, struct inv_outcome *o)
 {
-	struct runner rn = { .pid = -1, .chan = -1 };
+	runner_run_served(req, o, NULL, NULL);
+}
+
+void
+runner_run_served(const struct inv_request *req, struct inv_outcome *o,
+    modcap_handler serve, void *ud)
+{
+	struct runner rn = { .pid = -1, .chan = -1, .broker = -1,
+	    .serve = serve, .ud = ud };
 	int st = -1;
 
 	o->kind = MB_OK;
@@ -239,6 +363,7 @@ runner_run(const struct inv_request *req, struct inv_outcome *o)
 		st = runner_exchange(&rn, req, o);
 	if (rn.chan >= 0)
 		close(rn.chan);		/* the worker exits at end of file */
+	runner_broker_close(&rn);
 	if (rn.pid > 0) {
 		if (st == 1 || st == -1) {
 			kill(rn.pid, SIGKILL);

@@ -25,7 +25,8 @@ enum {
 	OPT_INPUT = 'i', OPT_INPUT_FILE = 'f', OPT_MEMORY = 'm',
 	OPT_INSTRUCTIONS = 'n', OPT_TIMEOUT = 't', OPT_JSON = 'j',
 	OPT_STATS = 's', OPT_HELP = 'h', OPT_VERSION = 'V',
-	OPT_OUTPUT_LIMIT = 256, OPT_LOG_LIMIT, OPT_SOCKET
+	OPT_OUTPUT_LIMIT = 256, OPT_LOG_LIMIT, OPT_SOCKET, OPT_TOKEN_FILE,
+	OPT_RECORD
 };
 
 static const struct option runopt_longopts[] = {
@@ -39,6 +40,8 @@ static const struct option runopt_longopts[] = {
 	{ "json",		no_argument,		NULL, OPT_JSON },
 	{ "stats",		no_argument,		NULL, OPT_STATS },
 	{ "socket",		required_argument,	NULL, OPT_SOCKET },
+	{ "token-file",		required_argument,	NULL, OPT_TOKEN_FILE },
+	{ "record",		no_argument,		NULL, OPT_RECORD },
 	{ "help",		no_argument,		NULL, OPT_HELP },
 	{ "version",		no_argument,		NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -199,6 +202,12 @@ runopt_one(struct runopt *o, int c, const char *name, const char *arg)
 		return 0;
 	case OPT_SOCKET:
 		o->socket = arg;
+		return 0;
+	case OPT_TOKEN_FILE:
+		o->token_file = arg;
+		return 0;
+	case OPT_RECORD:
+		o->record = 1;
 		return 0;
 	case OPT_VERSION:
 		o->version = 1;

@@ -26,6 +26,8 @@ struct runopt {
 	int			 stats;		/* --stats */
 	int			 help, version;
 	const char		*socket;	/* --socket (moonbox call) */
+	const char		*token_file;	/* --token-file (moonbox call) */
+	int			 record;	/* --record (moonbox call) */
 	unsigned		 given;		/* RUNOPT_GIVEN_* */
 	char			 error[512];	/* why runopt_parse failed */
 };

@@ -192,39 +192,98 @@ modlpeg_patch(lua_State *L, int idx)
 }
 
 /*
- * math.randomseed(): with arguments, Lua's own; without, a seed from the
- * kernel. Lua seeds from the time and the state's address, and both repeat
- * when one process runs invocations one after another: an invocation could
- * predict the numbers of the next (and the seed it returns tells where the
- * state lives).
+ * math.random's seeds. Every state starts from a base seed of its own: from
+ * the kernel, or the one sbx_fix_seed gave (replay). Lua seeds from the time
+ * and the state's address, and both repeat when one process runs
+ * invocations one after another: an invocation could predict the numbers
+ * of the next (and the seed it returns tells where the state lives).
+ * math.randomseed() without arguments reseeds from the base seed and a
+ * count, so a recording's one seed replays every number of the invocation.
  */
+struct sbx_seed {
+	int64_t		base[2];
+	uint64_t	n;		/* reseeds so far */
+};
+
+static const char sbx_seed_key;		/* registry: the state's seed */
+static int sbx_seed_fixed;
+static int64_t sbx_seed_given[2];
+
+void
+sbx_fix_seed(const int64_t *seed)
+{
+	sbx_seed_fixed = seed != NULL;
+	if (seed != NULL)
+		memcpy(sbx_seed_given, seed, sizeof sbx_seed_given);
+}
+
+int
+sbx_seed(lua_State *L, int64_t seed[2])
+{
+	struct sbx_seed *s;
+
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &sbx_seed_key);
+	s = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	if (s == NULL)
+		return -1;
+	memcpy(seed, s->base, sizeof s->base);
+	return 0;
+}
+
+/* splitmix64's finalizer: reseed n of a base seed. */
+static int64_t
+modmath_mix(int64_t base, uint64_t n)
+{
+	uint64_t z = (uint64_t)base + n * 0x9e3779b97f4a7c15ull;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (int64_t)(z ^ (z >> 31));
+}
+
+/* math.randomseed(): with arguments, Lua's own; without, the next seed of
+ * the state's base seed. */
 static int
 modmath_randomseed(lua_State *L)
 {
-	uint64_t r[2];
+	struct sbx_seed *s = lua_touserdata(L, lua_upvalueindex(2));
 	int n = lua_gettop(L);
 
 	lua_pushvalue(L, lua_upvalueindex(1));	/* Lua's own */
 	lua_insert(L, 1);
 	if (n == 0) {
-		if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
-			return luaL_error(L, "math.randomseed: no seed available");
-		lua_pushinteger(L, (lua_Integer)r[0]);
-		lua_pushinteger(L, (lua_Integer)r[1]);
+		s->n++;
+		lua_pushinteger(L, (lua_Integer)modmath_mix(s->base[0], s->n));
+		lua_pushinteger(L, (lua_Integer)modmath_mix(s->base[1], s->n));
 		n = 2;
 	}
 	lua_call(L, n, LUA_MULTRET);
 	return lua_gettop(L);
 }
 
-/* Every new state starts math.random from a seed of its own. */
+/* Every new state starts math.random from its base seed. */
 static void
 modmath_patch(lua_State *L, int idx)
 {
+	struct sbx_seed *s;
+
 	idx = lua_absindex(L, idx);
-	lua_getfield(L, idx, "randomseed");
-	lua_pushcclosure(L, modmath_randomseed, 1);
+	s = lua_newuserdatauv(L, sizeof *s, 0);
+	memset(s, 0, sizeof *s);
+	if (sbx_seed_fixed)
+		memcpy(s->base, sbx_seed_given, sizeof s->base);
+	else if (getrandom(s->base, sizeof s->base, 0) != (ssize_t)sizeof s->base)
+		luaL_error(L, "math.random: no seed available");
 	lua_pushvalue(L, -1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &sbx_seed_key);
+	lua_getfield(L, idx, "randomseed");		/* Lua's own */
+	lua_pushvalue(L, -1);
+	lua_pushinteger(L, (lua_Integer)s->base[0]);
+	lua_pushinteger(L, (lua_Integer)s->base[1]);
+	lua_call(L, 2, 0);
+	lua_pushvalue(L, -2);
+	lua_pushcclosure(L, modmath_randomseed, 2);
 	lua_setfield(L, idx, "randomseed");
-	lua_call(L, 0, 0);
+	lua_pop(L, 1);
 }

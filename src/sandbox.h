@@ -6,6 +6,7 @@
 #define MB_SANDBOX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <lua.h>
 
@@ -18,5 +19,11 @@ lua_State	*sbx_new(struct lim *);
 /* Compile rule source (text only) and push the chunk. Returns a lua_load
  * status; on error the message is on the stack. */
 int		 sbx_load(lua_State *, const char *, size_t, const char *);
+/* math.random: every state starts from a base seed of its own, from the
+ * kernel or, once sbx_fix_seed has been given one, from that (replay; NULL:
+ * the kernel again); math.randomseed() without arguments derives the next
+ * seed from it. sbx_seed says a state's base seed, for a recording. */
+void		 sbx_fix_seed(const int64_t *);
+int		 sbx_seed(lua_State *, int64_t[2]);
 
 #endif

@@ -4,12 +4,9 @@
  * or the daemon's user: a secrets file others can read is refused, not
  * used. Values are wiped from memory when replaced.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/stat.h>
 
 #include "brk.h"
 #include "conf.h"
@@ -48,39 +45,14 @@ static const struct conf_key secrets_keys[] = {
 	{ NULL, 0, 0, 0, NULL }
 };
 
-static int
-secrets_check_file(const char *path, char *err, size_t len)
-{
-	struct stat st;
-
-	if (stat(path, &st) < 0)
-		return snprintf(err, len, "%s: %s", path, strerror(errno)), -1;
-	if ((st.st_mode & 077) != 0)
-		return snprintf(err, len, "%s: readable by others (mode %04o): "
-		    "chmod 600 it", path, (unsigned)(st.st_mode & 07777)), -1;
-	if (st.st_uid != 0 && st.st_uid != geteuid())
-		return snprintf(err, len, "%s: owned by uid %u, neither root "
-		    "nor the daemon's user", path, (unsigned)st.st_uid), -1;
-	return 0;
-}
-
 int
 secrets_load(const char *path, struct br_secrets *s, char *err, size_t len)
 {
-	struct conf_err e = { path, err, len };
-	struct conf_file f;
 	int r;
 
 	memset(s, 0, sizeof *s);
-	if (secrets_check_file(path, err, len) < 0 ||
-	    conf_read(path, &f, err, len) < 0)
-		return -1;
-	r = conf_apply(f.stmts, f.nstmts, secrets_keys, s, &e);
-	for (int i = 0; i < f.nstmts; i++)	/* the tree held values too */
-		for (int k = 0; k < f.stmts[i].nargs; k++)
-			explicit_bzero(f.stmts[i].args[k].text,
-			    strlen(f.stmts[i].args[k].text));
-	conf_free(&f);
+	r = conf_apply_private(path, "the daemon's user", secrets_keys, s, err,
+	    len);
 	if (r < 0)
 		secrets_free(s);
 	return r;

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <syslog.h>
+
 #include "conf.h"
 #include "settings.h"
 
@@ -37,6 +39,8 @@ set_defaults(struct settings *s)
 	s->kv_size = 1u << 30;
 	s->kv_port = 6379;
 	s->http_timeout_us = 10ull * 1000 * 1000;
+	s->http_idle_us = 30ull * 1000 * 1000;
+	s->log_facility = LOG_DAEMON;
 	s->http_max_response = 1u << 20;
 }
 
@@ -117,6 +121,25 @@ SET_PATH_KEY(set_chroot, chroot)
 SET_PATH_KEY(set_state, state)
 SET_PATH_KEY(set_secrets, secrets)
 SET_PATH_KEY(set_audit, audit)
+SET_PATH_KEY(set_recordings, recordings)
+
+/* record-sample FRACTION: record that share of invocations, at random. */
+static int
+set_record_sample(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	struct set_ctx *c = ud;
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(st->args[0].text, &end);
+	if (st->args[0].kind != CONF_NUMBER || *end != '\0' || errno != 0 ||
+	    !(v >= 0 && v <= 1))
+		return conf_fail_arg(e, st, 0, "expected a fraction from 0 to 1, "
+		    "like 0.01");
+	c->s->record_sample = v;
+	return 0;
+}
 
 /* kv lmdb | kv redis ADDRESS [PORT] (an address starting with / is a
  * unix socket) */
@@ -276,6 +299,102 @@ set_log_level(void *ud, const struct conf_stmt *st, struct conf_err *e)
 	return 0;
 }
 
+/* listen-tcp | http ADDRESS PORT [token-file PATH] */
+static int
+set_tcp(struct set_ctx *c, const struct conf_stmt *st, struct set_tcp *t,
+    struct conf_err *e)
+{
+	const char *host;
+	uint64_t port;
+
+	if (conf_str(e, st, 0, &host) < 0 || conf_count(e, st, 1, &port) < 0)
+		return -1;
+	if (*host == '\0' || strlen(host) >= sizeof t->host)
+		return conf_fail_arg(e, st, 0, "expected an address to bind");
+	if (port == 0 || port > 65535)
+		return conf_fail_arg(e, st, 1, "expected a port from 1 to 65535");
+	snprintf(t->host, sizeof t->host, "%s", host);
+	t->port = (int)port;
+	t->token_file[0] = '\0';
+	if (st->nargs == 2)
+		goto done;
+	if (st->nargs != 4 || strcmp(st->args[2].text, "token-file") != 0)
+		return conf_fail_arg(e, st, 2, "expected token-file PATH");
+	if (set_path(c, st, 3, t->token_file, sizeof t->token_file, e) < 0)
+		return -1;
+done:
+	t->on = 1;
+	return 0;
+}
+
+static int
+set_listen_tcp(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	struct set_ctx *c = ud;
+
+	return set_tcp(c, st, &c->s->rpc_tcp, e);
+}
+
+static int
+set_http(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	struct set_ctx *c = ud;
+
+	return set_tcp(c, st, &c->s->http, e);
+}
+
+static int
+set_http_idle(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	struct set_ctx *c = ud;
+
+	if (conf_time(e, st, 0, &c->s->http_idle_us) < 0)
+		return -1;
+	if (c->s->http_idle_us < 100000 || c->s->http_idle_us > 3600ull * 1000000)
+		return conf_fail_arg(e, st, 0, "must be from 100ms to 1 hour");
+	return 0;
+}
+
+/* log-syslog FACILITY */
+static int
+set_log_syslog(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	static const struct { const char *name; int fac; } facs[] = {
+		{ "daemon", LOG_DAEMON }, { "user", LOG_USER },
+		{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+		{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+		{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+		{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+	};
+	struct set_ctx *c = ud;
+	const char *name;
+
+	if (conf_str(e, st, 0, &name) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof facs / sizeof facs[0]; i++) {
+		if (strcmp(facs[i].name, name) == 0) {
+			c->s->log_facility = facs[i].fac;
+			return 0;
+		}
+	}
+	return conf_fail_arg(e, st, 0, "expected daemon, user or local0 to "
+	    "local7");
+}
+
+static int
+set_log_format(void *ud, const struct conf_stmt *st, struct conf_err *e)
+{
+	struct set_ctx *c = ud;
+	const char *name;
+
+	if (conf_str(e, st, 0, &name) < 0)
+		return -1;
+	if (strcmp(name, "text") != 0 && strcmp(name, "json") != 0)
+		return conf_fail_arg(e, st, 0, "expected text or json");
+	c->s->log_json = strcmp(name, "json") == 0;
+	return 0;
+}
+
 static const struct conf_key settings_keys[] = {
 	{ "listen",		1, 5, 0, set_listen },
 	{ "control",		1, 1, 0, set_control },
@@ -289,11 +408,18 @@ static const struct conf_key settings_keys[] = {
 	{ "max-pending",	1, 1, 0, set_max_pending },
 	{ "drain",		1, 1, 0, set_drain },
 	{ "log-level",		1, 1, 0, set_log_level },
+	{ "log-syslog",		1, 1, 0, set_log_syslog },
+	{ "log-format",		1, 1, 0, set_log_format },
+	{ "listen-tcp",		2, 4, 0, set_listen_tcp },
+	{ "http",		2, 4, 0, set_http },
+	{ "http-idle",		1, 1, 0, set_http_idle },
 	{ "state",		1, 1, 0, set_state },
 	{ "kv",			1, 3, 0, set_kv },
 	{ "kv-size",		1, 1, 0, set_kv_size },
 	{ "secrets",		1, 1, 0, set_secrets },
 	{ "audit",		1, 1, 0, set_audit },
+	{ "recordings",		1, 1, 0, set_recordings },
+	{ "record-sample",	1, 1, 0, set_record_sample },
 	{ "http-timeout",	1, 1, 0, set_http_timeout },
 	{ "http-max-response",	1, 1, 0, set_http_max_response },
 	{ NULL, 0, 0, 0, NULL }
@@ -321,6 +447,10 @@ settings_load(const char *path, struct settings *s, char *err, size_t len)
 	if (r == 0 && s->audit[0] == '\0' &&
 	    (size_t)snprintf(s->audit, sizeof s->audit, "%s/audit.log",
 	    s->state) >= sizeof s->audit)
+		return conf_fail(&e, 0, 0, "state: path too long");
+	if (r == 0 && s->recordings[0] == '\0' &&
+	    (size_t)snprintf(s->recordings, sizeof s->recordings,
+	    "%s/recordings", s->state) >= sizeof s->recordings)
 		return conf_fail(&e, 0, 0, "state: path too long");
 	return r;
 }

@@ -13,6 +13,15 @@
 #include "log.h"
 
 #define SET_SOCKET_PATH_MAX	108	/* sun_path */
+#define SET_TOKEN_MAX		256
+
+/* A TCP listener: msgpack-RPC or HTTP. Off loopback it needs a token. */
+struct set_tcp {
+	int		 on;
+	char		 host[256];		/* an address to bind */
+	int		 port;
+	char		 token_file[PATH_MAX];	/* "": none */
+};
 
 struct settings {
 	char		 path[PATH_MAX];	/* of the file itself */
@@ -30,6 +39,13 @@ struct settings {
 	size_t		 max_pending_output;	/* per connection */
 	uint64_t	 drain_us;
 	enum log_level	 log_level;
+	int		 log_facility;		/* syslog's */
+	int		 log_json;		/* JSON lines */
+	struct set_tcp	 rpc_tcp;		/* msgpack-RPC over TCP */
+	struct set_tcp	 http;			/* the HTTP/JSON API */
+	uint64_t	 http_idle_us;		/* slow HTTP clients */
+	char		 recordings[PATH_MAX];	/* "": state/recordings */
+	double		 record_sample;		/* of invocations, 0 to 1 */
 	/* The broker's: */
 	char		 state[PATH_MAX];	/* kv store, audit log */
 	int		 kv_redis;		/* 0: LMDB under state/kv */

@@ -37,6 +37,13 @@ hist_value(unsigned i)
 	return lo + width / 2;
 }
 
+/* Prometheus's buckets are cumulative, at fixed bounds: counted exactly
+ * here rather than guessed from the log-linear ones. */
+const double hist_prom_le[HIST_PROM] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+	2.5, 5, 10
+};
+
 void
 hist_add(struct hist *h, uint64_t v)
 {
@@ -44,6 +51,10 @@ hist_add(struct hist *h, uint64_t v)
 
 	h->b[i < HIST_BUCKETS ? i : HIST_BUCKETS - 1]++;
 	h->n++;
+	h->sum_us += v;
+	for (int k = 0; k < HIST_PROM; k++)
+		if ((double)v <= hist_prom_le[k] * 1e6)
+			h->prom[k]++;
 }
 
 uint64_t

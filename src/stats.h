@@ -11,11 +11,16 @@
 #include "kind.h"
 
 #define HIST_BUCKETS	320
+#define HIST_PROM	14	/* Prometheus buckets, below +Inf */
 
 struct hist {
 	uint64_t	 n;
 	uint64_t	 b[HIST_BUCKETS];
+	uint64_t	 prom[HIST_PROM];	/* at most hist_prom_le[i] */
+	uint64_t	 sum_us;
 };
+
+extern const double hist_prom_le[HIST_PROM];	/* seconds */
 
 struct outcomes {
 	uint64_t	 total;

@@ -38,7 +38,8 @@ start_broker(const char *moonboxd, const char *conf, pid_t *pid)
 	if (*pid == 0) {
 		dup2(sv[1], 3);
 		close_range(4, ~0U, 0);
-		execl(moonboxd, "moonboxd", "--broker", conf, (char *)NULL);
+		execl(moonboxd, "moonboxd", "--broker", conf, "stderr",
+		    (char *)NULL);
 		_exit(127);
 	}
 	close(sv[1]);

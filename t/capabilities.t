@@ -30,6 +30,16 @@ my %rules = (
 	'a/values' => 'return function(e) kv.set("n:v", { list = { 1, 2.5, "x" } }) '
 	    . 'local v = kv.get("n:v") local gone = kv.del("n:v") '
 	    . 'return { v = v, gone = gone, after = kv.get("n:v") == nil } end',
+	'b/mixed' => 'return function() '
+	    . 'local a = kv.incr("n:m1", 5) local ga = kv.get("n:m1") '
+	    . 'kv.incr("n:m1", 7) local gb = kv.get("n:m1") '
+	    . 'kv.set("n:m2", 5) local c = kv.incr("n:m2", 1) '
+	    . 'kv.set("n:m3", -48) local d = kv.incr("n:m3", -1) '
+	    . 'kv.set("n:m4", 5.0) local ok4, e4 = pcall(kv.incr, "n:m4", 1) '
+	    . 'kv.set("n:m5", "12") local ok5 = pcall(kv.incr, "n:m5", 1) '
+	    . 'return { a = a, ga = ga, gb = gb, c = c, d = d, '
+	    . 'f = math.type(kv.get("n:m4")), s = math.type(kv.get("n:m3")), '
+	    . 'str = kv.get("n:m5"), ok4 = ok4, kind4 = e4.kind, ok5 = ok5 } end',
 	'a/outside' => 'return function() return kv.get("secret:x") end',
 	'a/caught' => 'return function() local ok, err = pcall(kv.get, "secret:x") '
 	    . 'return { ok = ok, kind = err.kind, cap = err.capability, '
@@ -95,6 +105,11 @@ sleep 0.4;
 is(value('a/ttl', {}), undef, 'and it is gone once the ttl has passed');
 is_deeply(value('a/values'), { v => { list => [1, 2.5, 'x'] }, gone => 1,
     after => 1 }, 'kv values keep their structure; del says the key was there');
+is_deeply(value('b/mixed'), { a => 5, ga => 5, gb => 12, c => 6, d => -49,
+    f => 'float', s => 'integer', str => '12', ok4 => 0, kind4 => 'runtime',
+    ok5 => 0 }, 'kv.get reads what kv.incr wrote, kv.incr counts what '
+    . 'kv.set stored, an integer stays an integer and a float or string '
+    . 'is no counter');
 my $e = error('a/outside');
 is($e->{kind}, 'denied', 'a key outside the granted prefixes fails the '
     . 'invocation with kind denied');
@@ -115,7 +130,7 @@ like($audit, qr/"capability":"secret\.get"/, 'the secret\'s use is audited');
 my $r = $d->invoke('a/log');
 is_deeply($r->[1]{log}, ['[info] hello', '[warn] careful'],
     'log lines come back in the invocation\'s log with their level');
-like($d->log_text, qr/rule a\/log invocation [0-9a-f]{16} pool a: hello \{"n":1\}/,
+like($d->log_text, qr/invocation [0-9a-f]{16} rule a\/log pool a: hello \{"n":1\}/,
     'and go to the daemon\'s log tagged with rule, invocation and pool');
 is(error('b/log')->{kind}, 'denied', 'log needs an allow statement too');
 my $t = value('a/time');

@@ -120,7 +120,7 @@ SKIP: {
 my $m1 = page('moonbox.1');
 my %all_help;
 $all_help{$_} = 1 for `'$moonbox' --help` =~ /(--[a-z][a-z-]*)/g;
-for my $cmd (qw(run call ctl policy)) {
+for my $cmd (qw(run test call ctl policy check replay)) {
 	my $help = `'$moonbox' $cmd --help`;
 	is($? >> 8, 0, "moonbox $cmd --help exits 0");
 	my %in_help = map { $_ => 1 } $help =~ /(--[a-z][a-z-]*)/g;

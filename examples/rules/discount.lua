@@ -15,6 +15,9 @@ local function subtotal(items)
 end
 
 return function(event, ctx)
+	if type(event.items) ~= "table" then
+		error("cart " .. tostring(event.cart_id) .. " has no items", 0)
+	end
 	local total = subtotal(event.items)
 	local percent = 0
 	for _, tier in ipairs(tiers) do

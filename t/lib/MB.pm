@@ -10,7 +10,7 @@ use IPC::Open3;
 use JSON::PP;
 use Symbol 'gensym';
 
-our @EXPORT = qw(moonbox run_rule run_source tmpdir write_file read_file
+our @EXPORT = qw(moonbox run_rule run_source tmpdir write_file read_file capture
     json_decode json_encode top_srcdir top_builddir);
 
 my $json = JSON::PP->new->canonical->allow_nonref;

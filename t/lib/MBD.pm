@@ -17,6 +17,7 @@ use lib ($ENV{top_srcdir} // '.') . '/t/lib';
 use MiniPack qw(mp_pack mp_unpack);
 
 our @EXPORT = qw(daemon_start);
+my @logs;	# of every daemon started: see END
 
 sub moonboxd { $ENV{MOONBOXD} // ($ENV{top_builddir} // '.') . '/src/moonboxd' }
 
@@ -36,6 +37,7 @@ sub daemon_start {
 	my $dir = tempdir('/tmp/mbd-XXXXXX', CLEANUP => 1);
 	my $self = bless { dir => $dir, sock => "$dir/mb.sock",
 	    ctl => "$dir/ctl.sock", log => "$dir/moonboxd.log" }, __PACKAGE__;
+	push @logs, $self->{log};
 	_write("$dir/moonboxd.conf", "listen \"mb.sock\"\ncontrol \"ctl.sock\"\n" .
 	    "rules \"rules\"\npolicy \"policy.conf\"\n" . ($o{conf} // ''));
 	_write("$dir/policy.conf", $o{policy} //
@@ -168,6 +170,20 @@ sub stop {
 		sleep 0.02;
 	}
 	return undef;
+}
+
+# A sanitizer's report in any daemon's log fails the test script: under
+# ASan/UBSan a fault in moonboxd is otherwise only in a log that is gone.
+END {
+	for my $log (@logs) {
+		open my $fh, '<', $log or next;
+		local $/;
+		my $text = <$fh> // '';
+		next unless $text =~ /ERROR: (?:Address|Leak|Memory)Sanitizer|\.[ch]:\d+:\d+: runtime error:|SUMMARY: UndefinedBehaviorSanitizer/;
+		print STDERR "# a sanitizer reported in moonboxd's log $log:\n",
+		    map { "# $_\n" } split /\n/, $text;
+		$? ||= 1;
+	}
 }
 
 sub DESTROY {

@@ -1,0 +1,2 @@
+-- returns_a_table.lua
+return { handle = 1 }

@@ -1,0 +1,2 @@
+-- hook_test.lua: a test file, which the rules directory skips.
+return nil

@@ -1,0 +1,4 @@
+-- syntax_unfinished_string.lua
+return function(event)
+	return "abc
+end
