@@ -17,8 +17,8 @@
 #   --seconds S     measured seconds of one run (default 2), after a warm-up
 #                   of a quarter of that
 #   --runtime       run bench/run.sh first (make bench does)
-#   --only LIST     comma-separated parts: peers, pipeline, cost, replace,
-#                   memory, isolation, reload (default all)
+#   --only LIST     comma-separated parts: peers, pipeline, tcp, cost,
+#                   replace, memory, isolation, reload (default all)
 #   -o FILE         where the JSON goes (default bench/results.json)
 #   REDIS_SERVER, LUA: other redis-server and lua5.4 binaries
 use strict;
@@ -31,11 +31,13 @@ use File::Temp qw(tempdir);
 use Getopt::Long;
 use JSON::PP;
 use POSIX qw(:sys_wait_h);
+use Socket qw(PF_INET SOCK_STREAM inet_aton pack_sockaddr_in
+    unpack_sockaddr_in);
 use Time::HiRes qw(sleep time);
 
 my $here = abs_path(dirname($0));
 my %o = (builddir => '.', rounds => 3, seconds => 2, out => 'bench/results.json',
-    only => 'peers,pipeline,cost,replace,memory,isolation,reload');
+    only => 'peers,pipeline,tcp,cost,replace,memory,isolation,reload');
 GetOptions('builddir=s' => \$o{builddir}, 'rounds=i' => \$o{rounds},
     'seconds=f' => \$o{seconds}, 'runtime' => \$o{runtime},
     'only=s' => \$o{only}, 'o=s' => \$o{out})
@@ -67,6 +69,14 @@ my @workloads = (
 my @engines = (
 	{ name => 'redis', label => 'redis EVALSHA' },
 	{ name => 'mb1', label => 'moonbox, 1 worker', pool => 1 },
+	{ name => 'mb2', label => 'moonbox, 2 workers', pool => 2 },
+);
+# Over TCP on 127.0.0.1 (moonboxd's listen-tcp with a token, presented with
+# auth on each connection), beside the same over the unix socket.
+my @tcp_engines = (
+	{ name => 'redis-tcp', label => 'redis EVALSHA, TCP', tcp => 1 },
+	{ name => 'redis', label => 'redis EVALSHA' },
+	{ name => 'mb2-tcp', label => 'moonbox, 2 w, TCP', pool => 2, tcp => 1 },
 	{ name => 'mb2', label => 'moonbox, 2 workers', pool => 2 },
 );
 
@@ -242,10 +252,23 @@ if ($o{runtime}) {
 }
 
 # --- the daemons -------------------------------------------------------------------
+sub free_port {	# a TCP port on 127.0.0.1 that nothing listens on now
+	socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
+	bind($s, pack_sockaddr_in(0, inet_aton('127.0.0.1'))) or die "bind: $!";
+	my ($port) = unpack_sockaddr_in(getsockname($s));
+	close $s;
+	return $port;
+}
+my $token = join '', map { sprintf '%02x', int rand 256 } 1 .. 16;
+my ($mb_port, $redis_port) = (free_port(), free_port());
+
 sub start_moonboxd {
 	my $dir = "$tmp/mb";
+	spew("$dir/token", "$token\n");
+	chmod 0600, "$dir/token";
 	spew("$dir/moonboxd.conf", "listen \"mb.sock\"\ncontrol \"ctl.sock\"\n" .
-	    "rules \"rules\"\npolicy \"policy.conf\"\nstate \"state\"\n");
+	    "rules \"rules\"\npolicy \"policy.conf\"\nstate \"state\"\n" .
+	    "listen-tcp \"127.0.0.1\" $mb_port token-file \"token\"\n");
 	spew("$dir/policy.conf", $policy);
 	for my $w (@workloads) {
 		for my $p (@{ $w->{pools} // ['w1', 'w2'] }) {
@@ -292,7 +315,8 @@ sub start_redis {
 	my $dir = "$tmp/redis";
 	make_path($dir);
 	my $pid = spawn("$dir/redis.log", $redis_server, '--unixsocket',
-	    "$dir/redis.sock", '--unixsocketperm', '700', '--port', '0',
+	    "$dir/redis.sock", '--unixsocketperm', '700', '--port', $redis_port,
+	    '--bind', '127.0.0.1',
 	    '--save', '', '--appendonly', 'no', '--daemonize', 'no',
 	    '--dir', $dir);
 	for (1 .. 200) {
@@ -353,15 +377,18 @@ sub loadgen {
 
 sub target {	# the loadgen arguments of a workload on an engine
 	my ($w, $e, $mb, $redis) = @_;
-	if ($e->{name} eq 'redis') {
-		my @t = ('-R', $redis->{sock}, '-e', "$here/redis/$w->{redis}");
+	if ($e->{name} =~ /^redis/) {
+		my @t = ('-R', $e->{tcp} ? "127.0.0.1:$redis_port" : $redis->{sock},
+		    '-e', "$here/redis/$w->{redis}");
 		push @t, '-k', scalar @{ $w->{keys} } if $w->{keys};
 		push @t, @{ $w->{keys} // [] };
 		push @t, map { s/^@/\@$here\//r } @{ $w->{args} // [] };
 		return \@t;
 	}
 	my $pool = ($w->{pools} // ['w1', 'w2'])->[$e->{pool} - 1];
-	my @t = ('-m', $mb->{sock}, '-r', "$pool/$w->{name}");
+	my @t = ('-m', $e->{tcp} ? "127.0.0.1:$mb_port" : $mb->{sock}, '-r',
+	    "$pool/$w->{name}");
+	push @t, '-T', $token if $e->{tcp};
 	push @t, '-i', "\@$here/$w->{input}" if $w->{input};
 	return \@t;
 }
@@ -386,8 +413,8 @@ set_up_capability();
 # Every engine on every workload at 1 and 64 connections, engines interleaved
 # (their order turns with each round).
 sub matrix {
-	my ($what, $depth, @wl) = @_;
-	my @active = grep { $_->{name} ne 'redis' || $have_redis } @engines;
+	my ($what, $depth, $engines, @wl) = @_;
+	my @active = grep { $_->{name} !~ /^redis/ || $have_redis } @$engines;
 	my %cells;
 	for my $round (1 .. $o{rounds}) {
 		my @order = (@active[($round - 1) % @active .. $#active],
@@ -409,12 +436,13 @@ sub matrix {
 }
 
 sub summarize {	# medians over rounds, ratios to redis per round
-	my ($cells, $depth, @wl) = @_;
+	my ($cells, $depth, $engines, @wl) = @_;
 	my @rows;
 	for my $w (@wl) {
 		for my $conns (1, 64) {
-			my $base = $cells->{"$w->{name}/$conns/redis"};
-			for my $e (@engines) {
+			for my $e (@$engines) {
+				my $base = $cells->{"$w->{name}/$conns/" .
+				    ($e->{tcp} ? 'redis-tcp' : 'redis')};
 				my $c = $cells->{"$w->{name}/$conns/$e->{name}"} or next;
 				my %row = (workload => $w->{name}, conns => $conns,
 				    depth => $depth, engine => $e->{name},
@@ -425,7 +453,7 @@ sub summarize {	# medians over rounds, ratios to redis per round
 				$row{errors} = 0;
 				$row{errors} += $_->{errors} + $_->{mismatches} for @$c;
 				$row{value} = $c->[0]{value};
-				if ($base && $e->{name} ne 'redis') {
+				if ($base && $e->{name} !~ /^redis/) {
 					$row{rps_ratio} = median(map { $c->[$_]{rps} /
 					    $base->[$_]{rps} } 0 .. $#$c);
 					$row{p50_ratio} = median(map { $c->[$_]{p50} /
@@ -454,11 +482,11 @@ sub print_rows {
 	    'engine', 'req/s', 'p50', 'p90', 'p99', 'p99.9', 'errors',
 	    'x redis: req/s, p50');
 	for my $r (@$rows) {
-		my ($e) = grep { $_->{name} eq $r->{engine} } @engines;
+		my ($e) = grep { $_->{name} eq $r->{engine} } @engines, @tcp_engines;
 		out('%-11s %5d %-19s %9.0f %8s %8s %8s %8s %6d  %s', $r->{workload},
 		    $r->{conns}, $e->{label}, $r->{rps}, fmt($r->{p50}),
 		    fmt($r->{p90}), fmt($r->{p99}), fmt($r->{p999}), $r->{errors},
-		    $r->{engine} eq 'redis' ? '1, 1' : defined $r->{rps_ratio} ?
+		    $r->{engine} =~ /^redis/ ? '1, 1' : defined $r->{rps_ratio} ?
 		    sprintf('%.3f, %.2f', $r->{rps_ratio}, $r->{p50_ratio}) : '-');
 	}
 }
@@ -466,7 +494,8 @@ sub print_rows {
 out('machine: %s', $machine);
 if ($only{peers}) {
 	print STDERR "bench: moonboxd and redis, $o{rounds} rounds\n";
-	my $rows = summarize(matrix('peers', 1, @workloads), 1, @workloads);
+	my $rows = summarize(matrix('peers', 1, \@engines, @workloads), 1,
+	    \@engines, @workloads);
 	$R{peers} = $rows;
 	print_rows("moonboxd vs redis-server EVALSHA on unix sockets, one request " .
 	    "in flight per connection; $o{rounds} rounds of $o{seconds} s, " .
@@ -479,9 +508,19 @@ if ($only{peers}) {
 }
 if ($only{pipeline}) {
 	my @wl = grep { $_->{name} eq 'trivial' || $_->{name} eq 'rule' } @workloads;
-	my $rows = summarize(matrix('pipelined', 8, @wl), 8, @wl);
+	my $rows = summarize(matrix('pipelined', 8, \@engines, @wl), 8,
+	    \@engines, @wl);
 	$R{pipelined} = $rows;
 	print_rows("the same with 8 requests in flight per connection", $rows);
+}
+if ($only{tcp}) {
+	my @wl = grep { $_->{name} eq 'trivial' || $_->{name} eq 'rule' } @workloads;
+	my $rows = summarize(matrix('tcp', 1, \@tcp_engines, @wl), 1,
+	    \@tcp_engines, @wl);
+	$R{tcp} = $rows;
+	print_rows("over TCP on 127.0.0.1 (moonbox with a token: auth first on " .
+	    "each connection), beside the unix socket; x redis over the same " .
+	    "transport", $rows);
 }
 
 # plain lua5.4 on the cpu workload: its calls, against moonbox's through the
