@@ -29,16 +29,28 @@ master_jobs_open(void)
 static void
 job_new_id(char *id, size_t len)
 {
+	static const char hex[] = "0123456789abcdef";
+	static unsigned char pool[4096];
+	static size_t left;
 	static uint64_t counter;
 	unsigned char r[8];
 
-	if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+	if (left < sizeof r)
+		left = getrandom(pool, sizeof pool, GRND_NONBLOCK) ==
+		    (ssize_t)sizeof pool ? sizeof pool : 0;
+	if (left >= sizeof r) {
+		left -= sizeof r;
+		memcpy(r, pool + left, sizeof r);
+	} else {
 		uint64_t c = ++counter;
 
 		memcpy(r, &c, sizeof r);
 	}
-	for (size_t i = 0; i < sizeof r && 2 * i + 2 < len; i++)
-		snprintf(id + 2 * i, 3, "%02x", r[i]);
+	for (size_t i = 0; i < sizeof r && 2 * i + 2 < len; i++) {
+		id[2 * i] = hex[r[i] >> 4];
+		id[2 * i + 1] = hex[r[i] & 15];
+		id[2 * i + 2] = '\0';
+	}
 }
 
 struct job *
