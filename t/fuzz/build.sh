@@ -2,8 +2,9 @@
 # t/fuzz/build.sh: build the libFuzzer harnesses (`make fuzz` runs it from
 # the top of the build tree; see t/fuzz/README.md). Every source the
 # harnesses link is compiled again with clang's coverage and sanitizers into
-# t/fuzz/obj/, only when it is newer than its object, so that the fuzzer sees
-# our code's edges and ASan and UBSan watch every byte of it.
+# t/fuzz/obj/, only when it or a header is newer than its object, so that
+# the fuzzer sees our code's edges and ASan and UBSan watch every byte of
+# it.
 #
 #   build.sh -c CC -f CFLAGS -p CPPFLAGS -s SRCDIR -l LIBS -- SOURCES...
 # SOURCES are paths from the top directory, found in SRCDIR or, when built
@@ -33,9 +34,15 @@ san="$san -fno-omit-frame-pointer -g -O1"
 cflags="$cflags -Wno-missing-field-initializers"
 mkdir -p t/fuzz/obj
 
-# compile SRC OBJ EXTRA: only when the object is older than the source.
+# The newest header: an object older than it is compiled again too (a
+# struct that changed size must not meet code built for the old one).
+newest=$(ls -t "$srcdir"/src/*.h "$srcdir"/t/fuzz/*.h config.h 2>/dev/null |
+    head -1)
+
+# compile SRC OBJ EXTRA: only when the object is older than the source or
+# than a header.
 compile() {
-	if [ ! -f "$2" ] || [ "$1" -nt "$2" ]; then
+	if [ ! -f "$2" ] || [ "$1" -nt "$2" ] || [ "$newest" -nt "$2" ]; then
 		echo "  FUZZCC   $2"
 		$cc $cppflags $cflags $san $3 -c "$1" -o "$2"
 	fi
