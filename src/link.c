@@ -262,16 +262,40 @@ link_pause(struct link *l, int pause)
 
 /* -1 only when nothing was queued: a write event that cannot be added now
  * is added again with the next send (the bytes wait in the buffer). */
-int
-link_send(struct link *l, const void *p, size_t n)
+static int
+link_queue(struct link *l, const void *p, size_t n)
 {
-	if (l->dead || l->flush_then_close || l->close_soon != NULL)
-		return -1;
 	if (evbuffer_add(l->out, p, n) < 0)
 		return -1;
 	l->queued += n;
 	(void)event_add(l->wev, NULL);
 	return 0;
+}
+
+int
+link_send(struct link *l, const void *p, size_t n)
+{
+	if (l->dead || l->flush_then_close || l->close_soon != NULL)
+		return -1;
+	/* Nothing queued: write now, and wait for the socket only for what
+	 * it did not take. This saves the master a poll and a write event's
+	 * arming per message; an error is met again on the queued write. */
+	if (evbuffer_get_length(l->out) == 0 && l->noutfds == 0) {
+		ssize_t w;
+
+		do
+			w = send(l->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		while (w < 0 && errno == EINTR);
+		if (w > 0) {
+			l->queued += (uint64_t)w;
+			l->sent += (uint64_t)w;
+			if ((size_t)w == n)
+				return 0;
+			p = (const char *)p + w;
+			n -= (size_t)w;
+		}
+	}
+	return link_queue(l, p, n);
 }
 
 int
@@ -291,7 +315,8 @@ link_send_fds(struct link *l, const void *p, size_t n, const int *fds,
 		    0)) < 0)
 			break;
 	}
-	if (i < nfds || link_send(l, p, n) < 0) {
+	if (i < nfds || l->dead || l->flush_then_close ||
+	    l->close_soon != NULL || link_queue(l, p, n) < 0) {
 		while (i-- > 0)
 			close(l->outfds[first + i].fd);
 		return -1;
