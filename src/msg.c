@@ -206,6 +206,20 @@ msg_invoke_request(const struct msg_invoke *m, struct inv_request *req,
 	req->limits = m->limits;
 }
 
+/* Milliseconds as whole microseconds, saturated: a double out of uint64's
+ * range (a decoded 2^64-1 us comes back rounded up) must not be cast. */
+static uint64_t
+msg_ms_to_us(double ms)
+{
+	double us = ms * 1000;
+
+	if (!(us > 0))
+		return 0;
+	if (us >= 18446744073709551615.0)
+		return UINT64_MAX;
+	return (uint64_t)us;
+}
+
 /* RESULT */
 
 int
@@ -231,8 +245,8 @@ msg_result_pack(msgpack_sbuffer *sb, const char *id,
 	else
 		msgpack_pack_nil(&pk);
 	msgpack_pack_uint64(&pk, o->memory);
-	msgpack_pack_uint64(&pk, (uint64_t)(o->cpu_ms * 1000));
-	msgpack_pack_uint64(&pk, (uint64_t)(o->wall_ms * 1000));
+	msgpack_pack_uint64(&pk, msg_ms_to_us(o->cpu_ms));
+	msgpack_pack_uint64(&pk, msg_ms_to_us(o->wall_ms));
 	msgpack_pack_uint64(&pk, o->calls);
 	msgpack_pack_uint64(&pk, o->log.dropped);
 	msgpack_pack_array(&pk, o->log.lines);
