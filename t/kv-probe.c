@@ -1,11 +1,11 @@
 /*
  * kv-probe.c: the kv store's Redis backend through kv.h on a libevent
  * loop, against a redis-server of its own, printing TAP (t/kv-redis.t
- * runs it). The same behaviours as the LMDB store's, how the keys look in
- * Redis, Redis out of memory, then the server stopped, killed and started
- * again: operations fail fast with KV_ERROR and the store reconnects.
- * Usage: kv-probe REDIS-SERVER DIR. Uses tap.h, hiredis's synchronous API
- * to look at and configure the server.
+ * runs it). The contract the LMDB store keeps too (kvtest.h), how keys
+ * and expiries look in Redis, Redis out of memory, then the server
+ * stopped, killed and started again: operations fail fast with KV_ERROR
+ * and the store reconnects. Usage: kv-probe REDIS-SERVER DIR. Uses tap.h,
+ * kvtest.h, hiredis's synchronous API to look at and configure the server.
  */
 #include <errno.h>
 #include <signal.h>
@@ -28,19 +28,9 @@
 
 #include "kv.h"
 #include "tap.h"
-
-struct res {
-	int		 calls;
-	enum kv_status	 st;
-	char		*value;
-	size_t		 len;
-	int64_t		 number;
-	char		 msg[512];
-};
+#include "kvtest.h"
 
 static struct event_base *base;
-static struct res R;
-static long ops, answers;	/* every operation answers once */
 static const char *server, *dir;
 static char sock[256];
 static int tcp_port;
@@ -53,42 +43,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, ms % 1000 * 1000000 };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static void
-res_cb(void *arg, const struct kv_reply *r)
-{
-	struct res *x = arg;
-
-	answers++;
-	x->calls++;
-	x->st = r->status;
-	free(x->value);
-	x->value = NULL;
-	if (r->value != NULL && (x->value = malloc(r->len + 1)) != NULL) {
-		memcpy(x->value, r->value, r->len);
-		x->value[r->len] = '\0';
-	}
-	x->len = r->len;
-	x->number = r->number;
-	snprintf(x->msg, sizeof x->msg, "%s", r->message ? r->message : "");
-}
-
-static void
-res_reset(struct res *x)
-{
-	free(x->value);
-	memset(x, 0, sizeof *x);
-	ops++;
 }
 
 /* Run the loop until *calls reaches want or ms pass. */
@@ -119,52 +73,6 @@ done(void)
 	if (!wait_calls(&R.calls, 1, 5000))
 		snprintf(R.msg, sizeof R.msg, "(no answer)");
 	return R.calls == 1 ? R.st : (enum kv_status)-1;
-}
-
-static enum kv_status
-get(struct kv *kv, const char *ns, const char *key, size_t klen)
-{
-	res_reset(&R);
-	kv_get(kv, ns, key, klen, res_cb, &R);
-	return done();
-}
-
-static enum kv_status
-set(struct kv *kv, const char *ns, const char *key, size_t klen,
-    const char *v, size_t vlen, uint64_t ttl)
-{
-	res_reset(&R);
-	kv_set(kv, ns, key, klen, v, vlen, ttl, res_cb, &R);
-	return done();
-}
-
-static enum kv_status
-del(struct kv *kv, const char *ns, const char *key, size_t klen)
-{
-	res_reset(&R);
-	kv_del(kv, ns, key, klen, res_cb, &R);
-	return done();
-}
-
-static enum kv_status
-incr(struct kv *kv, const char *ns, const char *key, size_t klen, int64_t by,
-    uint64_t ttl)
-{
-	res_reset(&R);
-	kv_incr(kv, ns, key, klen, by, ttl, res_cb, &R);
-	return done();
-}
-
-#define S(s)		(s), strlen(s)
-#define GET(kv, ns, k)	get(kv, ns, S(k))
-#define SET(kv, ns, k, v, ttl)	set(kv, ns, S(k), S(v), ttl)
-
-static int
-holds(struct kv *kv, const char *ns, const char *k, size_t klen,
-    const char *v, size_t n)
-{
-	return get(kv, ns, k, klen) == KV_OK && R.len == n &&
-	    memcmp(R.value, v, n) == 0;
 }
 
 /* A synchronous command on a fresh connection; NULL if none. */
@@ -249,7 +157,7 @@ redis_start(void)
 			redis_pid = 0;
 			return -1;
 		}
-		sleep_ms(10);
+		kvt_sleep_ms(10);
 	}
 	return -1;
 }
@@ -321,143 +229,28 @@ test_open_arguments(void)
 	kv_close(kv);
 }
 
+/* What the contract cannot see: how keys and expiries look in Redis, and
+ * that wrong arguments never reach it. After kvt_test_round_trips. */
 static void
-test_round_trips(struct kv *kv)
+test_redis_keys(struct kv *kv)
 {
-	static const char bin[] = "a\0b\xff\x00\x80z";
-	static const char k1[] = "k\0one";
 	redisReply *rep;
-	char *big;
 
-	ok(SET(kv, "p", "plain", "value", 0) == KV_OK &&
-	    holds(kv, "p", S("plain"), S("value")),
-	    "a value set is the value got (the first one waited for the "
-	    "connection)");
-	ok(set(kv, "p", S("bin"), bin, sizeof bin, 0) == KV_OK &&
-	    holds(kv, "p", S("bin"), bin, sizeof bin),
-	    "values keep every byte, NUL and 0xff included");
-	ok(set(kv, "p", k1, sizeof k1, S("with nul"), 0) == KV_OK &&
-	    SET(kv, "p", "k", "without", 0) == KV_OK &&
-	    holds(kv, "p", k1, sizeof k1, S("with nul")) &&
-	    holds(kv, "p", S("k"), S("without")),
-	    "a key with a NUL is its own key, not the bytes before the NUL");
 	rep = admin("GET %b", "moonbox:p:k\0one", sizeof "moonbox:p:k\0one");
 	ok(rep && rep->type == REDIS_REPLY_STRING &&
 	    strcmp(rep->str, "with nul") == 0,
 	    "in Redis the key is moonbox:<pool>:<key>, every byte of it");
 	freeReplyObject(rep);
-	ok(set(kv, "p", S("empty"), "", 0, 0) == KV_OK &&
-	    get(kv, "p", S("empty")) == KV_OK && R.len == 0,
-	    "an empty value is stored and found, empty");
-	ok(GET(kv, "p", "never-set") == KV_NOT_FOUND,
-	    "a key never set is not found");
-	ok(SET(kv, "p", "plain", "second", 0) == KV_OK &&
-	    holds(kv, "p", S("plain"), S("second")), "set replaces the value");
-	ok(del(kv, "p", S("plain")) == KV_OK &&
-	    GET(kv, "p", "plain") == KV_NOT_FOUND &&
-	    del(kv, "p", S("plain")) == KV_NOT_FOUND,
-	    "a deleted key is gone, and deleting it again is not found");
-	if ((big = malloc(KV_VALUE_MAX)) == NULL)
-		return;
-	for (size_t i = 0; i < KV_VALUE_MAX; i++)
-		big[i] = (char)(i * 7 + i / 251);
-	ok(set(kv, "p", S("big"), big, KV_VALUE_MAX, 0) == KV_OK &&
-	    holds(kv, "p", S("big"), big, KV_VALUE_MAX),
-	    "a value of exactly KV_VALUE_MAX bytes round-trips");
-	free(big);
-	ok(get(kv, "p", "", 0) == KV_ERROR && strstr(R.msg, "empty key") &&
+	ok(kvt_get(kv, "p", "", 0) == KV_ERROR && strstr(R.msg, "empty key") &&
 	    SET(kv, "a:b", "k", "v", 0) == KV_ERROR,
 	    "wrong arguments are refused before Redis sees them");
 }
 
+/* Called by kvt_test_ttl between setting the keys and their expiry. */
 static void
-test_namespaces(struct kv *kv)
+redis_ttls(struct kv *kv)
 {
-	static const struct { const char *ns, *key; size_t klen; } k[] = {
-		{ "a", "x", 1 }, { "b", "x", 1 }, { "ab", "c", 1 },
-		{ "a", "bc", 2 }, { "a", "\0x", 2 }, { "a", "x\0", 2 },
-		{ "a", "b:c", 3 }, { "a.b", "c", 1 },
-	};
-	const size_t n = sizeof k / sizeof k[0];
-	int all = 1;
-	char v[16];
-
-	for (size_t i = 0; i < n; i++) {
-		snprintf(v, sizeof v, "v%zu", i);
-		all &= set(kv, k[i].ns, k[i].key, k[i].klen, S(v), 0) == KV_OK;
-	}
-	for (size_t i = 0; i < n; i++) {
-		snprintf(v, sizeof v, "v%zu", i);
-		all &= holds(kv, k[i].ns, k[i].key, k[i].klen, S(v));
-	}
-	ok(all, "keys of different pools never meet, even with NUL, ':' or "
-	    "a pool name that is a prefix of another");
-	ok(GET(kv, "c", "x") == KV_NOT_FOUND && del(kv, "b", S("x")) == KV_OK &&
-	    holds(kv, "a", S("x"), S("v0")),
-	    "a pool neither sees nor deletes another pool's key");
-}
-
-static void
-test_incr(struct kv *kv)
-{
-	static const char *bad[] = { "", " 1", "1 ", "+1", "01", "-0", "1.5",
-	    "0x10", "1e3", "-", "9223372036854775808",
-	    "-9223372036854775809", "12345678901234567890123" };
-	int all = 1;
-
-	ok(incr(kv, "i", S("fresh"), 5, 0) == KV_OK && R.number == 5 &&
-	    holds(kv, "i", S("fresh"), S("5")),
-	    "incr of a missing key counts from 0 and stores the decimal");
-	ok(SET(kv, "i", "ten", "10", 0) == KV_OK &&
-	    incr(kv, "i", S("ten"), -3, 0) == KV_OK && R.number == 7,
-	    "incr by a negative amount counts down");
-	ok(incr(kv, "i", S("zero"), 0, 0) == KV_OK && R.number == 0 &&
-	    holds(kv, "i", S("zero"), S("0")),
-	    "incr by 0 of a missing key creates it as 0");
-	ok(SET(kv, "i", "word", "abc", 0) == KV_OK &&
-	    incr(kv, "i", S("word"), 1, 0) == KV_NOT_INTEGER &&
-	    strstr(R.msg, "not a decimal integer") &&
-	    holds(kv, "i", S("word"), S("abc")),
-	    "incr of a non-integer is KV_NOT_INTEGER and leaves it alone");
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		if (SET(kv, "i", "bad", bad[i], 0) != KV_OK ||
-		    incr(kv, "i", S("bad"), 1, 0) != KV_NOT_INTEGER) {
-			diag("'%s' counted", bad[i]);
-			all = 0;
-		}
-	ok(all, "what the LMDB store refuses to count, Redis refuses too");
-	ok(SET(kv, "i", "max", "9223372036854775807", 0) == KV_OK &&
-	    incr(kv, "i", S("max"), 1, 0) == KV_ERROR &&
-	    strstr(R.msg, "overflow") &&
-	    holds(kv, "i", S("max"), S("9223372036854775807")),
-	    "incr past INT64_MAX is an error and leaves the value");
-	ok(SET(kv, "i", "min", "-9223372036854775808", 0) == KV_OK &&
-	    incr(kv, "i", S("min"), 0, 0) == KV_OK && R.number == INT64_MIN &&
-	    incr(kv, "i", S("min"), -1, 0) == KV_ERROR,
-	    "INT64_MIN is an integer, and one below it is an overflow");
-	ok(SET(kv, "i", "large", "9223372036854775000", 0) == KV_OK &&
-	    incr(kv, "i", S("large"), 7, 0) == KV_OK &&
-	    R.number == 9223372036854775007LL,
-	    "counters past 2^53 count exactly (no rounding through Lua)");
-}
-
-static void
-test_ttl(struct kv *kv)
-{
-	int before;
-
-	before = SET(kv, "t", "short", "v", 200) == KV_OK &&
-	    GET(kv, "t", "short") == KV_OK;
-	before &= SET(kv, "t", "cleared", "v", 200) == KV_OK &&
-	    SET(kv, "t", "cleared", "w", 0) == KV_OK;
-	before &= SET(kv, "t", "added", "v", 0) == KV_OK &&
-	    SET(kv, "t", "added", "w", 200) == KV_OK;
-	before &= incr(kv, "t", S("born"), 1, 200) == KV_OK;
-	before &= SET(kv, "t", "kept", "5", 0) == KV_OK &&
-	    incr(kv, "t", S("kept"), 1, 200) == KV_OK;
-	before &= SET(kv, "t", "old", "5", 200) == KV_OK &&
-	    incr(kv, "t", S("old"), 1, 0) == KV_OK;
-	ok(before, "keys with ttls are there before they expire");
+	(void)kv;
 	ok(admin_int("PTTL %b", S("moonbox:t:cleared")) == -1 &&
 	    admin_int("PTTL %b", S("moonbox:t:kept")) == -1,
 	    "in Redis, set with ttl 0 and incr of an existing key leave no "
@@ -465,19 +258,6 @@ test_ttl(struct kv *kv)
 	ok(admin_int("PTTL %b", S("moonbox:t:born")) > 0 &&
 	    admin_int("PTTL %b", S("moonbox:t:born")) <= 200,
 	    "in Redis, incr gives the key it creates its ttl");
-	sleep_ms(300);
-	ok(GET(kv, "t", "short") == KV_NOT_FOUND,
-	    "a key is not found once its ttl has passed");
-	ok(holds(kv, "t", S("cleared"), S("w")),
-	    "set with ttl 0 clears an earlier expiry");
-	ok(GET(kv, "t", "added") == KV_NOT_FOUND,
-	    "set with a ttl gives an expiry to a key that had none");
-	ok(GET(kv, "t", "born") == KV_NOT_FOUND,
-	    "incr's ttl applies to the key it creates");
-	ok(holds(kv, "t", S("kept"), S("6")),
-	    "incr's ttl does not apply to a key that exists");
-	ok(GET(kv, "t", "old") == KV_NOT_FOUND,
-	    "incr keeps an existing key's expiry");
 }
 
 static void
@@ -491,10 +271,10 @@ test_oom(struct kv *kv)
 	full = SET(kv, "m", "k", "v", 0) == KV_FULL &&
 	    strstr(R.msg, "maxmemory") != NULL;
 	diag("%s", R.msg);
-	full &= incr(kv, "m", S("n"), 1, 0) == KV_FULL;
+	full &= kvt_incr(kv, "m", S("n"), 1, 0) == KV_FULL;
 	ok(full, "redis out of memory is KV_FULL, for set and incr, saying "
 	    "to raise maxmemory");
-	ok(holds(kv, "m", S("before"), S("there")),
+	ok(kvt_holds(kv, "m", S("before"), S("there")),
 	    "while redis is out of memory, reads still work");
 	rep = admin("CONFIG SET maxmemory 0");
 	ok(rep != NULL && SET(kv, "m", "k", "v", 0) == KV_OK,
@@ -512,7 +292,7 @@ test_tcp(void)
 
 	kv = kv_open_redis(base, "127.0.0.1", tcp_port, err, sizeof err);
 	ok(kv != NULL && SET(kv, "p", "tcp", "yes", 0) == KV_OK &&
-	    holds(kv, "p", S("tcp"), S("yes")),
+	    kvt_holds(kv, "p", S("tcp"), S("yes")),
 	    "a host and port work as the socket does");
 	kv_close(kv);
 	kv = kv_open_redis(base, "127.0.0.1", closed, err, sizeof err);
@@ -545,19 +325,19 @@ test_close(void)
 		    strstr(r[i].msg, "closed") != NULL;
 	ok(once, "closing answers every pending operation once with KV_ERROR, "
 	    "before it returns");
-	before = answers;
+	before = kvt_answers;
 	spin(100);
-	ok(answers == before, "no callback runs after the store is closed");
+	ok(kvt_answers == before, "no callback runs after the store is closed");
 	for (int i = 0; i < 3; i++)
 		res_reset(&r[i]);
-	ops -= 3;
+	kvt_ops -= 3;
 }
 
 static void
 count_cb(void *arg, const struct kv_reply *r)
 {
 	(void)r;
-	answers++;
+	kvt_answers++;
 	++*(int *)arg;
 }
 
@@ -569,7 +349,7 @@ test_backlog(struct kv *kv)
 
 	for (int i = 0; i < KV_REDIS_PENDING_MAX; i++)
 		kv_get(kv, "p", S("k"), count_cb, &n);
-	ops += KV_REDIS_PENDING_MAX;
+	kvt_ops += KV_REDIS_PENDING_MAX;
 	res_reset(&R);
 	kv_get(kv, "p", S("k"), res_cb, &R);
 	ok(R.calls == 1 && R.st == KV_ERROR && strstr(R.msg, "too many") &&
@@ -596,7 +376,7 @@ test_server_closes(struct kv *kv)
 		if (!back)
 			spin(50);
 	}
-	ok(killed && back && holds(kv, "p", S("after"), S("kill")),
+	ok(killed && back && kvt_holds(kv, "p", S("after"), S("kill")),
 	    "when redis closes the connection, the store reconnects by itself");
 }
 
@@ -609,7 +389,7 @@ reconnects(struct kv *kv, const char *what)
 		if (SET(kv, "p", "back", what, 0) == KV_OK) {
 			diag("back after %llu ms",
 			    (unsigned long long)(now_ms() - t0));
-			return holds(kv, "p", S("back"), S(what));
+			return kvt_holds(kv, "p", S("back"), S(what));
 		}
 		spin(50);
 	}
@@ -634,7 +414,7 @@ test_killed(struct kv *kv)
 	    "an operation in flight when redis dies fails with KV_ERROR");
 	diag("%s", inflight.msg);
 	res_reset(&inflight);
-	ops--;
+	kvt_ops--;
 	spin(20);
 	res_reset(&R);
 	t0 = now_ms();
@@ -643,9 +423,9 @@ test_killed(struct kv *kv)
 	    strstr(R.msg, "redis unavailable") && now_ms() - t0 < 50,
 	    "while redis is down, an operation fails at once (before kv_get "
 	    "returns) saying redis is unavailable");
-	ok(incr(kv, "p", S("n"), 1, 0) == KV_ERROR &&
+	ok(kvt_incr(kv, "p", S("n"), 1, 0) == KV_ERROR &&
 	    SET(kv, "p", "k", "v", 0) == KV_ERROR &&
-	    del(kv, "p", S("k")) == KV_ERROR,
+	    kvt_del(kv, "p", S("k")) == KV_ERROR,
 	    "while redis is down, every kind of operation fails");
 	spin(300);
 	ok(redis_start() == 0 && reconnects(kv, "after restart"),
@@ -660,7 +440,7 @@ test_stopped(struct kv *kv)
 
 	redis_signal(SIGSTOP);
 	t0 = now_ms();
-	took = get(kv, "p", S("back")) == KV_ERROR ? now_ms() - t0 : 0;
+	took = kvt_get(kv, "p", S("back")) == KV_ERROR ? now_ms() - t0 : 0;
 	diag("%s after %llu ms", R.msg, (unsigned long long)took);
 	ok(took >= KV_REDIS_TIMEOUT_MS - 100 &&
 	    took < KV_REDIS_TIMEOUT_MS + 1000 && strstr(R.msg, "no answer"),
@@ -684,6 +464,7 @@ main(int argc, char **argv)
 	server = argv[1];
 	dir = argv[2];
 	signal(SIGPIPE, SIG_IGN);
+	kvt_wait = done;
 	snprintf(sock, sizeof sock, "%s/r.sock", dir);
 	tcp_port = free_port();
 	base = event_base_new();
@@ -698,10 +479,11 @@ main(int argc, char **argv)
 	if (!ok(kv != NULL, "a store opens on the socket"))
 		diag("%s", err);
 	if (kv != NULL) {
-		test_round_trips(kv);
-		test_namespaces(kv);
-		test_incr(kv);
-		test_ttl(kv);
+		kvt_test_round_trips(kv);
+		test_redis_keys(kv);
+		kvt_test_namespaces(kv);
+		kvt_test_incr(kv);
+		kvt_test_ttl(kv, redis_ttls);
 		test_oom(kv);
 		test_backlog(kv);
 		test_server_closes(kv);
@@ -712,8 +494,8 @@ main(int argc, char **argv)
 	test_close();
 	kv_close(kv);
 	spin(20);
-	ok(answers == ops, "every operation answered exactly once (%ld of "
-	    "%ld)", answers, ops);
+	ok(kvt_answers == kvt_ops, "every operation answered exactly once (%ld of "
+	    "%ld)", kvt_answers, kvt_ops);
 	res_reset(&R);
 	redis_kill();
 	event_base_free(base);
