@@ -41,6 +41,7 @@ struct link {
 	const struct link_ops	*ops;
 	void			*ud;
 	int			 busy;		/* in a callback */
+	int			 corked;	/* replies wait for the batch */
 	int			 dead;		/* closed: free when not busy */
 	int			 flush_then_close;
 	const char		*close_soon;	/* why, when closing soon */
@@ -268,7 +269,8 @@ link_queue(struct link *l, const void *p, size_t n)
 	if (evbuffer_add(l->out, p, n) < 0)
 		return -1;
 	l->queued += n;
-	(void)event_add(l->wev, NULL);
+	if (!l->corked)		/* else link_uncork writes it */
+		(void)event_add(l->wev, NULL);
 	return 0;
 }
 
@@ -279,8 +281,11 @@ link_send(struct link *l, const void *p, size_t n)
 		return -1;
 	/* Nothing queued: write now, and wait for the socket only for what
 	 * it did not take. This saves the master a poll and a write event's
-	 * arming per message; an error is met again on the queued write. */
-	if (evbuffer_get_length(l->out) == 0 && l->noutfds == 0) {
+	 * arming per message; an error is met again on the queued write.
+	 * The replies to a batch of messages read at once go together, at
+	 * its end (link_drain_input). */
+	if (evbuffer_get_length(l->out) == 0 && l->noutfds == 0 &&
+	    !l->corked) {
 		ssize_t w;
 
 		do
@@ -463,6 +468,23 @@ link_cut(struct link *l, size_t off, size_t *skip)
 	return (long long)n;
 }
 
+/* The end of a batch: write its replies now, and wait for the socket
+ * only for what it did not take. */
+static void
+link_uncork(struct link *l)
+{
+	l->corked = 0;
+	if (l->dead || l->close_soon != NULL ||
+	    evbuffer_get_length(l->out) == 0)
+		return;
+	if (link_write(l) < 0 && errno != EAGAIN && errno != EINTR)
+		link_close(l, strerror(errno));
+	else if (evbuffer_get_length(l->out) > 0)
+		(void)event_add(l->wev, NULL);
+	else if (l->flush_then_close)
+		link_close(l, "closed");
+}
+
 /* Hand every whole message to the owner; keep the rest. */
 static void
 link_drain_input(struct link *l)
@@ -470,11 +492,13 @@ link_drain_input(struct link *l)
 	size_t off = 0, skip;
 	long long n = 0;
 
+	l->corked = 1;
 	while (!l->dead && !l->paused && l->close_soon == NULL &&
 	    (n = link_cut(l, off, &skip)) > 0) {
 		l->ops->message(l, l->in + off + skip, (size_t)n, l->ud);
 		off += skip + (size_t)n;
 	}
+	link_uncork(l);
 	if (!l->dead && n < 0 && !l->paused) {
 		link_close(l, l->why);
 		return;

@@ -176,6 +176,8 @@ for my $w (grep { $_->{pid} } @{ $d->ctl('workers') }) {
 	my $status = do { local $/; <$fh> };
 	like($status, qr/^NoNewPrivs:\s*1$/m, "worker $w->{id} has no_new_privs");
 	like($status, qr/^Seccomp:\s*2$/m, "worker $w->{id} runs under a seccomp filter");
+	like($status, qr/^PPid:\s*$d->{pid}$/m, "worker $w->{id} is a child of "
+	    . "the master, which reaps it, not of the spawner");
 	if ($> == 0) {
 		unlike($status, qr/^Uid:\s*0\b/m, "worker $w->{id} does not run as root");
 	}
