@@ -18,6 +18,7 @@
 
 #include "conf.h"
 #include "embedded.h"
+#include "sandbox.h"
 #include "units.h"
 
 int
@@ -182,15 +183,7 @@ conf_state(void)
 		{ LUA_GNAME, luaopen_base }, { LUA_TABLIBNAME, luaopen_table },
 		{ "lpeg", luaopen_lpeg }, { NULL, NULL }
 	};
-	lua_State *L = luaL_newstate();
-
-	if (L == NULL)
-		return NULL;
-	for (const luaL_Reg *l = libs; l->name != NULL; l++) {
-		luaL_requiref(L, l->name, l->func, 1);
-		lua_pop(L, 1);
-	}
-	return L;
+	return sbx_trusted_new(libs);
 }
 
 /* The grammar's error { pos, expected } as a message. */

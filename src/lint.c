@@ -328,15 +328,7 @@ lint_state(void)
 		{ LUA_UTF8LIBNAME, luaopen_utf8 },
 		{ "lpeg", luaopen_lpeg }, { NULL, NULL }
 	};
-	lua_State *L = luaL_newstate();
-
-	if (L == NULL)
-		return NULL;
-	for (const luaL_Reg *l = libs; l->name != NULL; l++) {
-		luaL_requiref(L, l->name, l->func, 1);
-		lua_pop(L, 1);
-	}
-	return L;
+	return sbx_trusted_new(libs);
 }
 
 /* lint.lua's module table on the top of L, given lpeg and the globals. */

@@ -150,6 +150,20 @@ sbx_new(struct lim *m)
 	return L;
 }
 
+lua_State *
+sbx_trusted_new(const luaL_Reg *libs)
+{
+	lua_State *L = luaL_newstate();
+
+	if (L == NULL)
+		return NULL;
+	for (const luaL_Reg *l = libs; l->name != NULL; l++) {
+		luaL_requiref(L, l->name, l->func, 1);
+		lua_pop(L, 1);
+	}
+	return L;
+}
+
 int
 sbx_load(lua_State *L, const char *src, size_t len, const char *chunkname)
 {

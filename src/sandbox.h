@@ -25,5 +25,10 @@ int		 sbx_load(lua_State *, const char *, size_t, const char *);
  * seed from it. sbx_seed says a state's base seed, for a recording. */
 void		 sbx_fix_seed(const int64_t *);
 int		 sbx_seed(lua_State *, int64_t[2]);
+/* A plain state for trusted Lua of moonbox's own (the configuration
+ * grammar, the linter) with just the libraries named, a NULL-named end.
+ * NULL if out of memory. */
+struct luaL_Reg;
+lua_State	*sbx_trusted_new(const struct luaL_Reg *);
 
 #endif
